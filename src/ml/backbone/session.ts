@@ -1,0 +1,92 @@
+// One onnxruntime-node session per backbone file, created once and shared by every model
+// version that uses it. Runs are serialised: two concurrent runs would only fight over the
+// same intra-op threads.
+import * as ort from 'onnxruntime-node';
+import { ensureBackbone } from './build.ts';
+import { parseBackboneId } from './specs.ts';
+import type { BackboneSpec } from './specs.ts';
+
+export interface BackboneSessionOptions {
+  intraOpThreads?: number;
+}
+
+export class BackboneSession {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly spec: BackboneSpec,
+    private readonly session: ort.InferenceSession,
+  ) {}
+
+  static async create(
+    onnxPath: string,
+    id: string,
+    opts: BackboneSessionOptions = {},
+  ): Promise<BackboneSession> {
+    const session = await ort.InferenceSession.create(onnxPath, {
+      intraOpNumThreads: opts.intraOpThreads ?? 2,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+    return new BackboneSession(parseBackboneId(id), session);
+  }
+
+  get inputSize(): number {
+    return this.spec.inputSize;
+  }
+
+  /** `batch` is NHWC float32 holding `n` images; returns one [n × C] array per requested tap. */
+  run(
+    batch: Float32Array,
+    n: number,
+    taps?: readonly string[],
+  ): Promise<Record<string, Float32Array>> {
+    const s = this.spec.inputSize;
+    if (batch.length !== n * s * s * 3)
+      throw new Error(`batch has ${batch.length} floats, expected ${n}x${s}x${s}x3`);
+    const fetches = taps ?? this.spec.taps;
+    const job = this.queue.then(async () => {
+      const out = await this.session.run(
+        { input: new ort.Tensor('float32', batch, [n, s, s, 3]) },
+        [...fetches],
+      );
+      const res: Record<string, Float32Array> = {};
+      for (const t of fetches) res[t] = out[t].data as Float32Array;
+      return res;
+    });
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+
+  async release(): Promise<void> {
+    await this.queue;
+    await this.session.release();
+  }
+}
+
+/** Process-wide registry: one session per (store, backbone id). */
+export class BackbonePool {
+  private sessions = new Map<string, Promise<BackboneSession>>();
+
+  constructor(
+    readonly storeDir: string,
+    private readonly opts: BackboneSessionOptions = {},
+  ) {}
+
+  get(id: string): Promise<BackboneSession> {
+    let s = this.sessions.get(id);
+    if (!s) {
+      s = ensureBackbone(this.storeDir, id).then((p) => BackboneSession.create(p, id, this.opts));
+      s.catch(() => this.sessions.delete(id));
+      this.sessions.set(id, s);
+    }
+    return s;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(all.map(async (s) => (await s).release().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,158 @@
+// Image bytes → NHWC float32 x/255 at the model's input size. sharp decodes on libuv's thread
+// pool, so the event loop stays free; headers are checked before any pixel is decoded.
+import sharp from 'sharp';
+import type { Metadata } from 'sharp';
+
+export type ImageErrorCode =
+  'empty' | 'too_large' | 'corrupt' | 'unsupported_format' | 'too_many_pixels';
+
+const STATUS: Record<ImageErrorCode, 400 | 413 | 415> = {
+  empty: 400,
+  corrupt: 400,
+  too_large: 413,
+  too_many_pixels: 413,
+  unsupported_format: 415,
+};
+
+/** Bad input from a client; `httpStatus` is what the API should answer. */
+export class ImageInputError extends Error {
+  readonly httpStatus: 400 | 413 | 415;
+
+  constructor(
+    readonly code: ImageErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ImageInputError';
+    this.httpStatus = STATUS[code];
+  }
+}
+
+export interface PreprocessSpec {
+  size: number;
+  /** `stretch` ignores aspect ratio (measured better on these small crops); `letterbox` pads with black. */
+  fit: 'stretch' | 'letterbox';
+  kernel: 'lanczos3' | 'cubic' | 'linear';
+  scale: '0..1';
+}
+
+export const DEFAULT_PREPROCESS: PreprocessSpec = {
+  size: 224,
+  fit: 'stretch',
+  kernel: 'lanczos3',
+  scale: '0..1',
+};
+
+export interface DecodeLimits {
+  /** Larger decoded images are refused before decoding (decompression bombs). */
+  maxPixels: number;
+  maxBytes: number;
+}
+
+export const DEFAULT_LIMITS: DecodeLimits = { maxPixels: 40_000_000, maxBytes: 25 * 1024 * 1024 };
+
+/** Formats sharp decodes from its bundled libvips; SVG is left out (a document, not a photo). */
+const ACCEPTED = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'jp2']);
+
+async function check(input: Buffer, limits: DecodeLimits): Promise<void> {
+  if (input.length === 0) throw new ImageInputError('empty', 'the image is empty (0 bytes)');
+  if (input.length > limits.maxBytes)
+    throw new ImageInputError(
+      'too_large',
+      `the image is ${input.length} bytes; the limit is ${limits.maxBytes}`,
+    );
+  let meta: Metadata;
+  try {
+    meta = await sharp(input, { limitInputPixels: false }).metadata();
+  } catch {
+    throw new ImageInputError(
+      'unsupported_format',
+      'not a recognised image format (JPEG, PNG, WebP, GIF, TIFF, AVIF)',
+    );
+  }
+  if (!meta.format || !ACCEPTED.has(meta.format))
+    throw new ImageInputError(
+      'unsupported_format',
+      `unsupported image format: ${meta.format ?? 'unknown'}`,
+    );
+  const w = meta.width ?? 0;
+  const h = meta.height ?? 0;
+  if (w <= 0 || h <= 0) throw new ImageInputError('corrupt', 'the image has no pixels');
+  if (w * h > limits.maxPixels)
+    throw new ImageInputError(
+      'too_many_pixels',
+      `the image is ${w}x${h}; the limit is ${limits.maxPixels} pixels`,
+    );
+}
+
+/** Decode, orient, flatten and resize one image to RGB uint8 (size × size × 3). */
+export async function decodeRgb(
+  input: Buffer,
+  spec: PreprocessSpec = DEFAULT_PREPROCESS,
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): Promise<Buffer> {
+  await check(input, limits);
+  try {
+    const { data, info } = await sharp(input, {
+      limitInputPixels: limits.maxPixels,
+      failOn: 'error',
+    })
+      .rotate()
+      .flatten({ background: { r: 0, g: 0, b: 0 } })
+      .toColourspace('srgb')
+      .resize(spec.size, spec.size, {
+        fit: spec.fit === 'stretch' ? 'fill' : 'contain',
+        background: { r: 0, g: 0, b: 0 },
+        kernel: spec.kernel,
+      })
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || info.width !== spec.size || info.height !== spec.size)
+      throw new Error(`unexpected decode ${info.width}x${info.height}x${info.channels}`);
+    return data;
+  } catch (err) {
+    if (err instanceof ImageInputError) throw err;
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/pixel limit/i.test(msg))
+      throw new ImageInputError('too_many_pixels', 'the image has too many pixels');
+    throw new ImageInputError('corrupt', `the image could not be decoded (${msg.split('\n')[0]})`);
+  }
+}
+
+export function toFloat(
+  rgb: Uint8Array,
+  out = new Float32Array(rgb.length),
+  offset = 0,
+): Float32Array {
+  for (let i = 0; i < rgb.length; i++) out[offset + i] = rgb[i] / 255;
+  return out;
+}
+
+export async function preprocess(
+  input: Buffer,
+  spec: PreprocessSpec = DEFAULT_PREPROCESS,
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): Promise<Float32Array> {
+  return toFloat(await decodeRgb(input, spec, limits));
+}
+
+/** Mirror an NHWC image left-right (flip-TTA and flipped training copies). */
+export function flipHorizontal(img: Float32Array, size: number): Float32Array {
+  const out = new Float32Array(img.length);
+  const row = size * 3;
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) {
+      const s = y * row + x * 3;
+      const d = y * row + (size - 1 - x) * 3;
+      out[d] = img[s];
+      out[d + 1] = img[s + 1];
+      out[d + 2] = img[s + 2];
+    }
+  return out;
+}
+
+/** Stable string describing the preprocessing, part of embedding-cache keys and manifests. */
+export function specKey(spec: PreprocessSpec): string {
+  return `${spec.size}/${spec.fit}/${spec.kernel}/${spec.scale}`;
+}
