@@ -1,0 +1,31 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config.ts';
+import { DirLockedError } from '../db/dir-lock.ts';
+import { VERSION } from '../context.ts';
+import { CliError } from './errors.ts';
+import { registerMigrateCommand } from './migrate.ts';
+import { registerServeCommands } from './serve.ts';
+import { registerUsersCommand } from './users.ts';
+
+const program = new Command()
+  .name('aquaml')
+  .description('AquaML: aquaculture machine learning platform')
+  .version(VERSION)
+  .showHelpAfterError()
+  .exitOverride();
+
+registerServeCommands(program);
+registerMigrateCommand(program);
+registerUsersCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (err instanceof ConfigError || err instanceof DirLockedError || err instanceof CliError) {
+    console.error(`aquaml: ${err.message}`);
+    process.exit(2);
+  }
+  console.error(err);
+  process.exit(1);
+}

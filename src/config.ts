@@ -1,0 +1,248 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { parse as parseYaml } from 'yaml';
+
+export type Environment = 'development' | 'test' | 'staging' | 'production';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface AppConfig {
+  env: Environment;
+  port: number;
+  host: string;
+  logLevel: LogLevel;
+  /** One folder holds the whole embedded state: database, model store, caches. */
+  dataDir: string;
+  databaseUrl: string | undefined;
+  allowEmbeddedDatabase: boolean;
+  redisUrl: string | undefined;
+  mqttUrl: string | undefined;
+  mqttPort: number;
+  jwt: {
+    secret: string;
+    issuer: string;
+    accessTtlSeconds: number;
+    refreshTtlSeconds: number;
+  };
+  admin: { username?: string; email?: string; password?: string };
+  rateLimit: { max: number; apiKeyMax: number; windowMs: number };
+  corsOrigins: string[];
+  models: {
+    storeDir: string;
+    /** Model artefacts committed with the repository, registered on first use. */
+    shippedDir: string;
+    backboneThreads: number;
+  };
+  datasetsDir: string;
+  uploads: { maxBytes: number; maxPixels: number };
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${setting}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The JWT secret used when none is configured; refused in production. */
+export const DEV_JWT_SECRET = 'aquaml-development-secret-change-me-0123456789';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+type Source = Record<string, unknown>;
+
+/** Flattens `{jwt: {secret: x}}` into `{JWT_SECRET: x}` so YAML and env share one key space. */
+function flatten(obj: Source, prefix = '', out: Record<string, string> = {}): Record<string, string> {
+  for (const [key, value] of Object.entries(obj)) {
+    const name = (prefix ? `${prefix}_${key}` : key).toUpperCase();
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      flatten(value as Source, name, out);
+    } else if (Array.isArray(value)) {
+      out[name] = value.join(',');
+    } else if (value !== null && value !== undefined) {
+      out[name] = String(value);
+    }
+  }
+  return out;
+}
+
+function readYaml(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  const parsed: unknown = parseYaml(readFileSync(path, 'utf8'));
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(path, 'the file must hold a mapping of settings');
+  }
+  return flatten(parsed as Source);
+}
+
+function readDotenv(path: string): Record<string, string> {
+  return existsSync(path) ? parseDotenv(readFileSync(path)) : {};
+}
+
+class Reader {
+  constructor(private readonly values: Record<string, string | undefined>) {}
+
+  raw(name: string): string | undefined {
+    const v = this.values[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  optional(name: string): string | undefined {
+    return this.raw(name);
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if (!/^-?\d+$/.test(v)) throw new ConfigError(name, `expected a whole number, got "${v}"`);
+    const n = Number(v);
+    if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const v = this.raw(name)?.toLowerCase();
+    if (v === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    throw new ConfigError(name, `expected true or false, got "${v}"`);
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(v)) {
+      throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${v}"`);
+    }
+    return v as T;
+  }
+
+  url(name: string, protocols: readonly string[]): string | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(v);
+    } catch {
+      throw new ConfigError(name, 'is not a valid URL');
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
+    }
+    return v;
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Values that win over everything else (tests, CLI flags). */
+  overrides?: Record<string, string | undefined>;
+  env?: NodeJS.ProcessEnv;
+  /** Folder holding `.env` and `config/`; the repository root by default. */
+  rootDir?: string;
+}
+
+/**
+ * Builds the typed configuration. Precedence: overrides > process env > `.env` > `config/<env>.yaml` > defaults.
+ * Throws ConfigError naming the setting when a value is invalid or unsafe.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
+  const rootDir = options.rootDir ?? ROOT;
+  const env = options.env ?? process.env;
+  const dotenv = readDotenv(resolve(rootDir, '.env'));
+  const pick = (k: string) => options.overrides?.[k] ?? env[k] ?? dotenv[k];
+  const envName = new Reader({ NODE_ENV: pick('NODE_ENV') }).oneOf<Environment>(
+    'NODE_ENV',
+    'development',
+    ['development', 'test', 'staging', 'production'],
+  );
+  const yaml = readYaml(resolve(rootDir, 'config', `${envName}.yaml`));
+  const merged: Record<string, string | undefined> = { ...yaml, ...dotenv };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) merged[k] = v;
+  for (const [k, v] of Object.entries(options.overrides ?? {})) merged[k] = v;
+  const r = new Reader(merged);
+
+  const dataDir = resolve(rootDir, r.string('AQUAML_DATA_DIR', './data'));
+  const config: AppConfig = {
+    env: envName,
+    port: r.int('PORT', 8000, 0, 65535),
+    host: r.string('HOST', '0.0.0.0'),
+    logLevel: r.oneOf<LogLevel>('LOG_LEVEL', envName === 'test' ? 'silent' : 'info', [
+      'fatal',
+      'error',
+      'warn',
+      'info',
+      'debug',
+      'trace',
+      'silent',
+    ]),
+    dataDir,
+    databaseUrl: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    allowEmbeddedDatabase: r.bool('AQUAML_ALLOW_EMBEDDED_DB', envName !== 'production'),
+    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
+    mqttUrl: r.url('MQTT_URL', ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']),
+    mqttPort: r.int('MQTT_PORT', 1883, 0, 65535),
+    jwt: {
+      secret: r.string('JWT_SECRET', DEV_JWT_SECRET),
+      issuer: r.string('JWT_ISSUER', 'aquaml'),
+      accessTtlSeconds: r.int('JWT_ACCESS_TTL_SECONDS', 900, 30, 86_400),
+      refreshTtlSeconds: r.int('JWT_REFRESH_TTL_SECONDS', 14 * 86_400, 60, 365 * 86_400),
+    },
+    admin: {
+      username: r.optional('AQUAML_ADMIN_USERNAME'),
+      email: r.optional('AQUAML_ADMIN_EMAIL'),
+      password: r.optional('AQUAML_ADMIN_PASSWORD'),
+    },
+    rateLimit: {
+      max: r.int('RATE_LIMIT_MAX', 100, 1, 10_000_000),
+      // Cameras and sensors post frames and readings far more often than people click.
+      apiKeyMax: r.int('RATE_LIMIT_API_KEY_MAX', 6000, 1, 10_000_000),
+      windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),
+    },
+    corsOrigins: (r.optional('CORS_ORIGINS') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    models: {
+      storeDir: resolve(rootDir, r.string('AQUAML_MODEL_STORE', resolve(dataDir, 'models'))),
+      shippedDir: resolve(rootDir, r.string('AQUAML_SHIPPED_MODELS', resolve(ROOT, 'models'))),
+      backboneThreads: r.int('AQUAML_INFERENCE_THREADS', 2, 1, 64),
+    },
+    datasetsDir: resolve(rootDir, r.string('AQUAML_DATASETS_DIR', resolve(ROOT, '..', 'shared', 'data'))),
+    uploads: {
+      maxBytes: r.int('AQUAML_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxPixels: r.int('AQUAML_MAX_IMAGE_PIXELS', 50_000_000, 1, 1_000_000_000),
+    },
+  };
+  assertSafe(config, r);
+  return config;
+}
+
+function assertSafe(config: AppConfig, r: Reader): void {
+  if (config.jwt.secret.length < 32) {
+    throw new ConfigError('JWT_SECRET', 'must be at least 32 characters long');
+  }
+  if (config.admin.password !== undefined && (!config.admin.username || !config.admin.email)) {
+    throw new ConfigError(
+      'AQUAML_ADMIN_USERNAME',
+      'AQUAML_ADMIN_USERNAME and AQUAML_ADMIN_EMAIL are required with AQUAML_ADMIN_PASSWORD',
+    );
+  }
+  if (config.env !== 'production') return;
+  if (r.raw('JWT_SECRET') === undefined || config.jwt.secret === DEV_JWT_SECRET) {
+    throw new ConfigError('JWT_SECRET', 'production needs its own secret (the default is public)');
+  }
+  if (!config.databaseUrl && !config.allowEmbeddedDatabase) {
+    throw new ConfigError(
+      'DATABASE_URL',
+      'production needs PostgreSQL; set AQUAML_ALLOW_EMBEDDED_DB=true to run on the embedded database anyway',
+    );
+  }
+}

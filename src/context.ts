@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { AppConfig } from './config.ts';
+import { type Database, type DatabaseHandle, openDatabase } from './db/client.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { ApiKeyService } from './modules/api-keys/service.ts';
+import { AuditLog } from './modules/audit/service.ts';
+import { Authenticator } from './modules/auth/authenticator.ts';
+import { AuthService } from './modules/auth/service.ts';
+import { AccessTokens } from './modules/auth/tokens.ts';
+import { HealthRegistry } from './modules/health/registry.ts';
+import { seedSpecies } from './modules/species/seed.ts';
+import { SpeciesService } from './modules/species/service.ts';
+import { ensureAdmin } from './modules/users/bootstrap.ts';
+import { UserService } from './modules/users/service.ts';
+
+/** What this process does: everything (serve), HTTP only (api), jobs only (worker), or a CLI command. */
+export type ProcessRole = 'serve' | 'api' | 'worker' | 'cli';
+
+export interface AppContext {
+  readonly config: AppConfig;
+  readonly role: ProcessRole;
+  readonly version: string;
+  readonly logger: Logger;
+  readonly database: DatabaseHandle;
+  readonly db: Database;
+  readonly health: HealthRegistry;
+  readonly audit: AuditLog;
+  readonly users: UserService;
+  readonly apiKeys: ApiKeyService;
+  readonly tokens: AccessTokens;
+  readonly auth: AuthService;
+  readonly authenticator: Authenticator;
+  readonly species: SpeciesService;
+  /** A Redis client for shared rate-limit counters when REDIS_URL is set. */
+  readonly rateLimitRedis: unknown;
+  /** Stops everything this context started, in reverse order. */
+  close(): Promise<void>;
+}
+
+export const VERSION: string = JSON.parse(
+  readFileSync(resolve(import.meta.dirname, '..', 'package.json'), 'utf8'),
+).version;
+
+export interface CreateContextOptions {
+  role: ProcessRole;
+  logger?: Logger;
+  /** Run migrations and seeds at start (the default; `aquaml migrate` does it explicitly). */
+  migrate?: boolean;
+}
+
+/**
+ * The composition root: picks the adapters named by the configuration (embedded or distributed),
+ * wires the services, and owns the start and stop order.
+ */
+export async function createContext(config: AppConfig, options: CreateContextOptions): Promise<AppContext> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const health = new HealthRegistry();
+  const stops: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const stop of stops.reverse()) {
+      await stop().catch((err: unknown) => logger.error({ err }, 'error while stopping'));
+    }
+    stops.length = 0;
+  };
+
+  try {
+    const migrated = health.waitFor('migrations');
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    stops.push(() => database.close());
+    health.register('database', async () => {
+      await database.ping();
+      return { status: 'ok', details: { kind: database.kind } };
+    });
+    if (options.migrate !== false) {
+      await database.migrate();
+      await seedSpecies(database.db);
+      migrated();
+    }
+    const db = database.db;
+    const audit = new AuditLog(db, logger);
+    const users = new UserService(db);
+    const apiKeys = new ApiKeyService(db);
+    const tokens = new AccessTokens(config.jwt.secret, config.jwt.issuer, config.jwt.accessTtlSeconds);
+    const auth = new AuthService(db, users, tokens, audit, config.jwt.refreshTtlSeconds);
+    const authenticator = new Authenticator(tokens, users, apiKeys);
+    const species = new SpeciesService(db);
+    if (options.migrate !== false) await ensureAdmin(config, users, audit, logger);
+
+    return {
+      config,
+      role: options.role,
+      version: VERSION,
+      logger,
+      database,
+      db,
+      health,
+      audit,
+      users,
+      apiKeys,
+      tokens,
+      auth,
+      authenticator,
+      species,
+      rateLimitRedis: undefined,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

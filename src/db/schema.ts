@@ -1,0 +1,228 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const id = () =>
+  uuid('id')
+    .primaryKey()
+    .default(sql`gen_random_uuid()`);
+
+export const ROLES = ['admin', 'operator', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const users = pgTable(
+  'users',
+  {
+    id: id(),
+    email: text('email').notNull(),
+    username: text('username').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    fullName: text('full_name'),
+    role: text('role').$type<Role>().notNull().default('viewer'),
+    isActive: boolean('is_active').notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    lastLoginAt: timestamp('last_login_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('users_email_key').on(sql`lower(${t.email})`),
+    uniqueIndex('users_username_key').on(sql`lower(${t.username})`),
+  ],
+);
+
+export const refreshTokens = pgTable(
+  'refresh_tokens',
+  {
+    id: id(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** All tokens issued from one login share a family; reuse of a rotated token revokes it. */
+    familyId: uuid('family_id').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('refresh_tokens_hash_key').on(t.tokenHash),
+    index('refresh_tokens_family_idx').on(t.familyId),
+    index('refresh_tokens_user_idx').on(t.userId),
+  ],
+);
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    /** The first characters of the key, shown in listings so an operator can tell keys apart. */
+    prefix: text('prefix').notNull(),
+    keyHash: text('key_hash').notNull(),
+    role: text('role').$type<Role>().notNull(),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('api_keys_hash_key').on(t.keyHash)],
+);
+
+export const fishSpecies = pgTable(
+  'fish_species',
+  {
+    id: id(),
+    code: text('code').notNull(),
+    commonName: text('common_name').notNull(),
+    scientificName: text('scientific_name').notNull(),
+    category: text('category').$type<'reef' | 'farmed'>().notNull(),
+    environment: text('environment').$type<'freshwater' | 'brackish' | 'marine'>().notNull(),
+    description: text('description').notNull(),
+    temperatureMinC: doublePrecision('temperature_min_c'),
+    temperatureMaxC: doublePrecision('temperature_max_c'),
+    temperatureSource: text('temperature_source').notNull(),
+    dissolvedOxygenMinMgL: doublePrecision('dissolved_oxygen_min_mg_l'),
+    dissolvedOxygenMaxMgL: doublePrecision('dissolved_oxygen_max_mg_l'),
+    dissolvedOxygenSource: text('dissolved_oxygen_source').notNull(),
+    phMin: doublePrecision('ph_min'),
+    phMax: doublePrecision('ph_max'),
+    phSource: text('ph_source').notNull(),
+    ammoniaMaxMgL: doublePrecision('ammonia_max_mg_l'),
+    ammoniaSource: text('ammonia_source').notNull(),
+    nitriteMaxMgL: doublePrecision('nitrite_max_mg_l'),
+    nitriteSource: text('nitrite_source').notNull(),
+    salinityMinPpt: doublePrecision('salinity_min_ppt'),
+    salinityMaxPpt: doublePrecision('salinity_max_ppt'),
+    salinitySource: text('salinity_source').notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('fish_species_code_key').on(t.code)],
+);
+
+export const models = pgTable(
+  'models',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    version: integer('version').notNull(),
+    task: text('task').notNull(),
+    status: text('status').$type<'ready' | 'archived'>().notNull().default('ready'),
+    /** Where the artefact lives inside the model store (`<name>/<version>`). */
+    storePath: text('store_path').notNull(),
+    manifest: jsonb('manifest').$type<Record<string, unknown>>().notNull(),
+    metrics: jsonb('metrics').$type<Record<string, unknown>>().notNull().default({}),
+    source: text('source').notNull().default('trained'),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('models_name_version_key').on(t.name, t.version)],
+);
+
+export const modelAliases = pgTable(
+  'model_aliases',
+  {
+    modelName: text('model_name').notNull(),
+    alias: text('alias').notNull(),
+    version: integer('version').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedBy: uuid('updated_by').references(() => users.id, { onDelete: 'set null' }),
+  },
+  (t) => [primaryKey({ columns: [t.modelName, t.alias] })],
+);
+
+export const predictions = pgTable(
+  'predictions',
+  {
+    id: id(),
+    createdAt: createdAt(),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
+    apiKeyId: uuid('api_key_id').references(() => apiKeys.id, { onDelete: 'set null' }),
+    unitId: text('unit_id'),
+    source: text('source').notNull().default('api'),
+    modelName: text('model_name').notNull(),
+    modelVersion: integer('model_version').notNull(),
+    label: text('label').notNull(),
+    confidence: real('confidence').notNull(),
+    status: text('status').$type<'ok' | 'unknown'>().notNull(),
+    oodScore: real('ood_score'),
+    topK: jsonb('top_k').$type<{ label: string; confidence: number }[]>().notNull(),
+    health: jsonb('health').$type<Record<string, unknown> | null>(),
+    inferenceMs: real('inference_ms').notNull(),
+    imageSha256: text('image_sha256').notNull(),
+    feedbackLabel: text('feedback_label'),
+    feedbackBy: uuid('feedback_by').references(() => users.id, { onDelete: 'set null' }),
+    feedbackAt: timestamp('feedback_at', { withTimezone: true }),
+    feedbackNote: text('feedback_note'),
+  },
+  (t) => [
+    index('predictions_created_idx').on(t.createdAt),
+    index('predictions_label_idx').on(t.label, t.createdAt),
+    index('predictions_model_idx').on(t.modelName, t.modelVersion, t.createdAt),
+  ],
+);
+
+export const TASK_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: id(),
+    type: text('type').notNull(),
+    state: text('state').$type<TaskState>().notNull().default('queued'),
+    progress: real('progress').notNull().default(0),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
+    result: jsonb('result').$type<unknown>(),
+    error: text('error'),
+    attempts: integer('attempts').notNull().default(0),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
+    cancelRequested: boolean('cancel_requested').notNull().default(false),
+    createdAt: createdAt(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('tasks_state_idx').on(t.state, t.createdAt),
+    index('tasks_user_idx').on(t.userId, t.createdAt),
+  ],
+);
+
+export const auditLogs = pgTable(
+  'audit_logs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    createdAt: createdAt(),
+    action: text('action').notNull(),
+    outcome: text('outcome').$type<'success' | 'failure'>().notNull().default('success'),
+    actorUserId: uuid('actor_user_id'),
+    actorApiKeyId: uuid('actor_api_key_id'),
+    actorName: text('actor_name'),
+    targetType: text('target_type'),
+    targetId: text('target_id'),
+    ip: text('ip'),
+    requestId: text('request_id'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [
+    index('audit_logs_created_idx').on(t.createdAt),
+    index('audit_logs_action_idx').on(t.action, t.createdAt),
+  ],
+);

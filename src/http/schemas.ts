@@ -1,0 +1,28 @@
+import { Type, type TSchema } from 'typebox';
+
+/** A reference to the shared RFC 9457 problem schema, for route response maps. */
+export const ProblemRef = Type.Ref('Problem');
+
+/** Response entries for the error statuses a route can answer with. */
+export function errors(...statuses: number[]): Record<number, TSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, ProblemRef]));
+}
+
+export const PageQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+});
+
+export function page<T extends TSchema>(item: T) {
+  return Type.Object({
+    items: Type.Array(item),
+    total: Type.Integer(),
+    limit: Type.Integer(),
+    offset: Type.Integer(),
+  });
+}
+
+export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+export const Timestamp = Type.String({ format: 'date-time' });
+export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);

@@ -1,0 +1,31 @@
+import pino, { type Logger } from 'pino';
+import type { LogLevel } from './config.ts';
+
+export type { Logger };
+
+/** Paths scrubbed from every log line: credentials must never reach the logs. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'password',
+  '*.password',
+  'refresh_token',
+  '*.refresh_token',
+  'access_token',
+  '*.access_token',
+  'token',
+  '*.token',
+  'secret',
+  '*.secret',
+];
+
+export function createLogger(level: LogLevel, name = 'aquaml'): Logger {
+  return pino({
+    name,
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+}
