@@ -34,6 +34,7 @@ export interface AppConfig {
     backboneThreads: number;
   };
   datasetsDir: string;
+  queue: { lockDurationMs: number; concurrency: number };
   uploads: { maxBytes: number; maxPixels: number };
 }
 
@@ -55,7 +56,11 @@ const ROOT = resolve(import.meta.dirname, '..');
 type Source = Record<string, unknown>;
 
 /** Flattens `{jwt: {secret: x}}` into `{JWT_SECRET: x}` so YAML and env share one key space. */
-function flatten(obj: Source, prefix = '', out: Record<string, string> = {}): Record<string, string> {
+function flatten(
+  obj: Source,
+  prefix = '',
+  out: Record<string, string> = {},
+): Record<string, string> {
   for (const [key, value] of Object.entries(obj)) {
     const name = (prefix ? `${prefix}_${key}` : key).toUpperCase();
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
@@ -104,7 +109,8 @@ class Reader {
     if (v === undefined) return fallback;
     if (!/^-?\d+$/.test(v)) throw new ConfigError(name, `expected a whole number, got "${v}"`);
     const n = Number(v);
-    if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+    if (n < min || n > max)
+      throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
     return n;
   }
 
@@ -215,7 +221,14 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
       shippedDir: resolve(rootDir, r.string('AQUAML_SHIPPED_MODELS', resolve(ROOT, 'models'))),
       backboneThreads: r.int('AQUAML_INFERENCE_THREADS', 2, 1, 64),
     },
-    datasetsDir: resolve(rootDir, r.string('AQUAML_DATASETS_DIR', resolve(ROOT, '..', 'shared', 'data'))),
+    datasetsDir: resolve(
+      rootDir,
+      r.string('AQUAML_DATASETS_DIR', resolve(ROOT, '..', 'shared', 'data')),
+    ),
+    queue: {
+      lockDurationMs: r.int('QUEUE_LOCK_DURATION_MS', 30_000, 1_000, 3_600_000),
+      concurrency: r.int('WORKER_CONCURRENCY', 1, 1, 64),
+    },
     uploads: {
       maxBytes: r.int('AQUAML_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       maxPixels: r.int('AQUAML_MAX_IMAGE_PIXELS', 50_000_000, 1, 1_000_000_000),

@@ -2,6 +2,15 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AppConfig } from './config.ts';
 import { type Database, type DatabaseHandle, openDatabase } from './db/client.ts';
+import { RedisStreamsEventBus } from './infra/bus/redis-streams.ts';
+import { MemoryEventBus } from './infra/bus/memory.ts';
+import type { EventBus } from './infra/bus/types.ts';
+import { BullmqJobQueue } from './infra/queue/bullmq.ts';
+import { MemoryJobQueue } from './infra/queue/memory.ts';
+import type { JobQueue } from './infra/queue/types.ts';
+import { connectRedis } from './infra/redis.ts';
+import { FsModelStore } from './infra/store/fs.ts';
+import type { ModelStore } from './infra/store/types.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { ApiKeyService } from './modules/api-keys/service.ts';
 import { AuditLog } from './modules/audit/service.ts';
@@ -25,6 +34,9 @@ export interface AppContext {
   readonly database: DatabaseHandle;
   readonly db: Database;
   readonly health: HealthRegistry;
+  readonly bus: EventBus;
+  readonly queue: JobQueue;
+  readonly store: ModelStore;
   readonly audit: AuditLog;
   readonly users: UserService;
   readonly apiKeys: ApiKeyService;
@@ -33,7 +45,7 @@ export interface AppContext {
   readonly authenticator: Authenticator;
   readonly species: SpeciesService;
   /** A Redis client for shared rate-limit counters when REDIS_URL is set. */
-  readonly rateLimitRedis: unknown;
+  readonly rateLimitRedis: ReturnType<typeof connectRedis> | undefined;
   /** Stops everything this context started, in reverse order. */
   close(): Promise<void>;
 }
@@ -53,7 +65,10 @@ export interface CreateContextOptions {
  * The composition root: picks the adapters named by the configuration (embedded or distributed),
  * wires the services, and owns the start and stop order.
  */
-export async function createContext(config: AppConfig, options: CreateContextOptions): Promise<AppContext> {
+export async function createContext(
+  config: AppConfig,
+  options: CreateContextOptions,
+): Promise<AppContext> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const health = new HealthRegistry();
   const stops: (() => Promise<void>)[] = [];
@@ -66,7 +81,10 @@ export async function createContext(config: AppConfig, options: CreateContextOpt
 
   try {
     const migrated = health.waitFor('migrations');
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    const database = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+    });
     stops.push(() => database.close());
     health.register('database', async () => {
       await database.ping();
@@ -78,10 +96,41 @@ export async function createContext(config: AppConfig, options: CreateContextOpt
       migrated();
     }
     const db = database.db;
+
+    const bus: EventBus = config.redisUrl
+      ? new RedisStreamsEventBus(config.redisUrl, logger)
+      : new MemoryEventBus(logger);
+    stops.push(() => bus.close());
+    health.register('event_bus', async () => {
+      await bus.ping();
+      return { status: 'ok', details: { kind: bus.kind } };
+    });
+
+    const queue: JobQueue = config.redisUrl
+      ? new BullmqJobQueue(config.redisUrl, logger, { lockDurationMs: config.queue.lockDurationMs })
+      : new MemoryJobQueue(logger);
+    stops.push(() => queue.close());
+    health.register('queue', async () => {
+      await queue.ping();
+      return { status: 'ok', details: { kind: queue.kind, ...(await queue.depth()) } };
+    });
+
+    const store = new FsModelStore(config.models.storeDir);
+    health.register('model_store', async () => {
+      await store.ping();
+      return { status: 'ok', details: { kind: store.kind } };
+    });
+
+    const rateLimitRedis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
+    if (rateLimitRedis) stops.push(async () => rateLimitRedis.disconnect());
     const audit = new AuditLog(db, logger);
     const users = new UserService(db);
     const apiKeys = new ApiKeyService(db);
-    const tokens = new AccessTokens(config.jwt.secret, config.jwt.issuer, config.jwt.accessTtlSeconds);
+    const tokens = new AccessTokens(
+      config.jwt.secret,
+      config.jwt.issuer,
+      config.jwt.accessTtlSeconds,
+    );
     const auth = new AuthService(db, users, tokens, audit, config.jwt.refreshTtlSeconds);
     const authenticator = new Authenticator(tokens, users, apiKeys);
     const species = new SpeciesService(db);
@@ -95,6 +144,9 @@ export async function createContext(config: AppConfig, options: CreateContextOpt
       database,
       db,
       health,
+      bus,
+      queue,
+      store,
       audit,
       users,
       apiKeys,
@@ -102,7 +154,7 @@ export async function createContext(config: AppConfig, options: CreateContextOpt
       auth,
       authenticator,
       species,
-      rateLimitRedis: undefined,
+      rateLimitRedis,
       close,
     };
   } catch (err) {

@@ -22,25 +22,39 @@ export function registerUsersCommand(program: Command): void {
     .requiredOption('--password <password>', 'at least 10 characters')
     .option('--role <role>', `one of ${ROLES.join(', ')}`, 'viewer')
     .option('--full-name <name>')
-    .action(async (opts: { username: string; email: string; password: string; role: string; fullName?: string }) => {
-      const role = parseRole(opts.role);
-      await withContext(async (ctx) => {
-        const user = await ctx.users
-          .create({ username: opts.username, email: opts.email, password: opts.password, role, fullName: opts.fullName })
-          .catch((err) => {
-            if (err instanceof UserInputError) throw new CliError(`${err.field} ${err.message}`);
-            throw err;
+    .action(
+      async (opts: {
+        username: string;
+        email: string;
+        password: string;
+        role: string;
+        fullName?: string;
+      }) => {
+        const role = parseRole(opts.role);
+        await withContext(async (ctx) => {
+          const user = await ctx.users
+            .create({
+              username: opts.username,
+              email: opts.email,
+              password: opts.password,
+              role,
+              fullName: opts.fullName,
+            })
+            .catch((err) => {
+              if (err instanceof UserInputError) throw new CliError(`${err.field} ${err.message}`);
+              throw err;
+            });
+          await ctx.audit.record({
+            action: 'user.created',
+            actor: { name: 'cli' },
+            targetType: 'user',
+            targetId: user.id,
+            details: { role, username: user.username },
           });
-        await ctx.audit.record({
-          action: 'user.created',
-          actor: { name: 'cli' },
-          targetType: 'user',
-          targetId: user.id,
-          details: { role, username: user.username },
+          console.log(`created ${user.role} ${user.username} (${user.id})`);
         });
-        console.log(`created ${user.role} ${user.username} (${user.id})`);
-      });
-    });
+      },
+    );
 
   users
     .command('list')
@@ -49,7 +63,9 @@ export function registerUsersCommand(program: Command): void {
       await withContext(async (ctx) => {
         const { items } = await ctx.users.list({ limit: 10_000, offset: 0 });
         for (const u of items) {
-          console.log(`${u.id}  ${u.username.padEnd(24)} ${u.role.padEnd(9)} ${u.isActive ? 'active' : 'disabled'}  ${u.email}`);
+          console.log(
+            `${u.id}  ${u.username.padEnd(24)} ${u.role.padEnd(9)} ${u.isActive ? 'active' : 'disabled'}  ${u.email}`,
+          );
         }
       });
     });

@@ -5,7 +5,12 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify';
 import type { AppContext } from '../context.ts';
 import { apiKeyRoutes } from '../modules/api-keys/routes.ts';
 import { authRoutes } from '../modules/auth/routes.ts';
@@ -24,7 +29,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
 async function buildTypedApp(ctx: AppContext) {
   const app = Fastify({
     loggerInstance: ctx.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One line per request is written by the onResponse hook below, with latency and user.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: true,
     bodyLimit: 1024 * 1024,
     genReqId: (req) => {
@@ -59,7 +65,10 @@ async function buildTypedApp(ctx: AppContext) {
     return sendProblem(reply, problem, headers);
   });
   app.setNotFoundHandler((request, reply) => {
-    const { problem } = toProblem(notFound(`No route for ${request.method} ${request.url}`), request);
+    const { problem } = toProblem(
+      notFound(`No route for ${request.method} ${request.url}`),
+      request,
+    );
     return sendProblem(reply, problem);
   });
 
@@ -102,9 +111,12 @@ async function buildTypedApp(ctx: AppContext) {
     global: true,
     hook: 'preHandler',
     max: (request) =>
-      request.principal?.kind === 'api_key' ? ctx.config.rateLimit.apiKeyMax : ctx.config.rateLimit.max,
+      request.principal?.kind === 'api_key'
+        ? ctx.config.rateLimit.apiKeyMax
+        : ctx.config.rateLimit.max,
     timeWindow: ctx.config.rateLimit.windowMs,
-    keyGenerator: (request) => (request.principal ? `p:${request.principal.id}` : `ip:${request.ip}`),
+    keyGenerator: (request) =>
+      request.principal ? `p:${request.principal.id}` : `ip:${request.ip}`,
     allowList: (request) => !request.url.startsWith('/api/') && !request.url.startsWith('/v2/'),
     errorResponseBuilder: (_request, context) => {
       const err = new Error(

@@ -19,7 +19,10 @@ const ApiKeySchema = Type.Object({
   revoked_at: NullableTimestamp,
 });
 
-export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
+export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (
+  app,
+  { ctx },
+) => {
   app.get(
     '/',
     {

@@ -89,6 +89,9 @@ export class ApiKeyService {
     const now = Date.now();
     if (now - (this.touched.get(id) ?? 0) < 60_000) return;
     this.touched.set(id, now);
-    await this.db.update(apiKeys).set({ lastUsedAt: new Date(now) }).where(eq(apiKeys.id, id));
+    await this.db
+      .update(apiKeys)
+      .set({ lastUsedAt: new Date(now) })
+      .where(eq(apiKeys.id, id));
   }
 }

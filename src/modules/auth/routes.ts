@@ -73,7 +73,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async 
         tags: ['auth'],
         summary: 'Exchange username (or email) and password for tokens',
         body: Type.Object(
-          { username: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ maxLength: 256 }) },
+          {
+            username: Type.String({ minLength: 1, maxLength: 254 }),
+            password: Type.String({ maxLength: 256 }),
+          },
           { additionalProperties: false },
         ),
         response: { 200: TokenPairSchema, ...errors(400, 401, 429) },
@@ -96,9 +99,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async 
       schema: {
         tags: ['auth'],
         summary: 'Rotate a refresh token; reusing an old one revokes the whole session',
-        body: Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 512 }) }, {
-          additionalProperties: false,
-        }),
+        body: Type.Object(
+          { refresh_token: Type.String({ minLength: 1, maxLength: 512 }) },
+          {
+            additionalProperties: false,
+          },
+        ),
         response: { 200: TokenPairSchema, ...errors(400, 401, 429) },
       },
     },
@@ -119,9 +125,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async 
         tags: ['auth'],
         summary: 'End the session of a refresh token, or all sessions when none is given',
         body: Type.Optional(
-          Type.Object({ refresh_token: Type.Optional(Type.String({ maxLength: 512 })) }, {
-            additionalProperties: false,
-          }),
+          Type.Object(
+            { refresh_token: Type.Optional(Type.String({ maxLength: 512 })) },
+            {
+              additionalProperties: false,
+            },
+          ),
         ),
         response: { 204: Type.Null(), ...errors(400, 401) },
       },

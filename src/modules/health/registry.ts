@@ -46,7 +46,10 @@ async function runOne(check: HealthCheck): Promise<ComponentHealth> {
     const result = await Promise.race([
       check(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)),
+          CHECK_TIMEOUT_MS,
+        );
       }),
     ]);
     return { status: 'ok', ...(result ?? {}), latency_ms: round(performance.now() - start) };

@@ -19,7 +19,10 @@ const DetailedSchema = Type.Object({
   components: Type.Record(Type.String(), ComponentSchema),
 });
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (
+  app,
+  { ctx },
+) => {
   const started = Date.now();
   const publicRoute = { auth: 'public' as const };
 
@@ -30,17 +33,31 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asyn
       schema: {
         tags: ['health'],
         summary: 'Liveness of the HTTP server; touches no dependency',
-        response: { 200: Type.Object({ status: Type.Literal('ok'), uptime_s: Type.Number(), version: Type.String() }) },
+        response: {
+          200: Type.Object({
+            status: Type.Literal('ok'),
+            uptime_s: Type.Number(),
+            version: Type.String(),
+          }),
+        },
       },
     },
-    async () => ({ status: 'ok' as const, uptime_s: (Date.now() - started) / 1000, version: ctx.version }),
+    async () => ({
+      status: 'ok' as const,
+      uptime_s: (Date.now() - started) / 1000,
+      version: ctx.version,
+    }),
   );
 
   app.get(
     '/live',
     {
       config: publicRoute,
-      schema: { tags: ['health'], summary: 'Kubernetes liveness probe', response: { 200: StatusSchema } },
+      schema: {
+        tags: ['health'],
+        summary: 'Kubernetes liveness probe',
+        response: { 200: StatusSchema },
+      },
     },
     async () => ({ status: 'alive' }),
   );
@@ -60,7 +77,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asyn
     },
     async (_request, reply) => {
       const waiting = ctx.health.notReadyBecause();
-      if (waiting.length) return reply.code(503).send({ status: 'not_ready', waiting_for: waiting });
+      if (waiting.length)
+        return reply.code(503).send({ status: 'not_ready', waiting_for: waiting });
       return { status: 'ready' };
     },
   );
@@ -78,7 +96,11 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asyn
     async (_request, reply) => {
       const components = await ctx.health.runAll();
       const statuses = Object.values(components).map((c) => c.status);
-      const status = statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'ok';
+      const status = statuses.includes('down')
+        ? 'down'
+        : statuses.includes('degraded')
+          ? 'degraded'
+          : 'ok';
       return reply.code(status === 'down' ? 503 : 200).send({
         status,
         role: ctx.role,

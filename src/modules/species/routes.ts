@@ -24,14 +24,21 @@ const SpeciesSchema = Type.Object({
   common_name: Type.String(),
   scientific_name: Type.String(),
   category: Type.Union([Type.Literal('reef'), Type.Literal('farmed')]),
-  environment: Type.Union([Type.Literal('freshwater'), Type.Literal('brackish'), Type.Literal('marine')]),
+  environment: Type.Union([
+    Type.Literal('freshwater'),
+    Type.Literal('brackish'),
+    Type.Literal('marine'),
+  ]),
   description: Type.String(),
   water_quality: WaterQualitySchema,
 });
 
 const CodeParams = Type.Object({ code: Type.String({ pattern: '^[a-z0-9-]{2,80}$' }) });
 
-export const speciesRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
+export const speciesRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (
+  app,
+  { ctx },
+) => {
   app.get(
     '/',
     {

@@ -33,12 +33,19 @@ export type WaterQualityKey = keyof PublicSpecies['water_quality'];
 /** Column names behind each range, so updates and reads share one mapping. */
 const COLUMNS = {
   temperature_c: ['temperatureMinC', 'temperatureMaxC', 'temperatureSource'],
-  dissolved_oxygen_mg_l: ['dissolvedOxygenMinMgL', 'dissolvedOxygenMaxMgL', 'dissolvedOxygenSource'],
+  dissolved_oxygen_mg_l: [
+    'dissolvedOxygenMinMgL',
+    'dissolvedOxygenMaxMgL',
+    'dissolvedOxygenSource',
+  ],
   ph: ['phMin', 'phMax', 'phSource'],
   ammonia_mg_l: [null, 'ammoniaMaxMgL', 'ammoniaSource'],
   nitrite_mg_l: [null, 'nitriteMaxMgL', 'nitriteSource'],
   salinity_ppt: ['salinityMinPpt', 'salinityMaxPpt', 'salinitySource'],
-} as const satisfies Record<WaterQualityKey, readonly [keyof SpeciesRow | null, keyof SpeciesRow, keyof SpeciesRow]>;
+} as const satisfies Record<
+  WaterQualityKey,
+  readonly [keyof SpeciesRow | null, keyof SpeciesRow, keyof SpeciesRow]
+>;
 
 export const WATER_QUALITY_KEYS = Object.keys(COLUMNS) as WaterQualityKey[];
 
@@ -68,11 +75,18 @@ export class SpeciesService {
   constructor(private readonly db: Database) {}
 
   list(): Promise<SpeciesRow[]> {
-    return this.db.select().from(fishSpecies).orderBy(asc(fishSpecies.category), asc(fishSpecies.code));
+    return this.db
+      .select()
+      .from(fishSpecies)
+      .orderBy(asc(fishSpecies.category), asc(fishSpecies.code));
   }
 
   async byCode(code: string): Promise<SpeciesRow | undefined> {
-    const [row] = await this.db.select().from(fishSpecies).where(eq(fishSpecies.code, code)).limit(1);
+    const [row] = await this.db
+      .select()
+      .from(fishSpecies)
+      .where(eq(fishSpecies.code, code))
+      .limit(1);
     return row;
   }
 

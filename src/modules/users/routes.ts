@@ -51,7 +51,13 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async 
     async (request, reply) => {
       const b = request.body;
       const user = await ctx.users
-        .create({ email: b.email, username: b.username, password: b.password, fullName: b.full_name, role: b.role })
+        .create({
+          email: b.email,
+          username: b.username,
+          password: b.password,
+          fullName: b.full_name,
+          role: b.role,
+        })
         .catch(userInputToHttp);
       await ctx.audit.record({
         action: 'user.created',
@@ -105,10 +111,14 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async 
       if (!before) throw notFound(`No user ${id}`);
       const self = principalOf(request).userId === id;
       const losesAdmin =
-        before.role === 'admin' && before.isActive && ((role && role !== 'admin') || is_active === false);
+        before.role === 'admin' &&
+        before.isActive &&
+        ((role && role !== 'admin') || is_active === false);
       if (losesAdmin && (self || (await ctx.users.countAdmins()) <= 1)) {
         throw conflict(
-          self ? 'Admins cannot demote or disable themselves' : 'The last active admin must stay admin',
+          self
+            ? 'Admins cannot demote or disable themselves'
+            : 'The last active admin must stay admin',
         );
       }
       let user = before;

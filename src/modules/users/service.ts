@@ -143,9 +143,17 @@ export class UserService {
     return row;
   }
 
-  async list(page: { limit: number; offset: number }): Promise<{ items: UserRow[]; total: number }> {
+  async list(page: {
+    limit: number;
+    offset: number;
+  }): Promise<{ items: UserRow[]; total: number }> {
     const [items, [{ total }]] = await Promise.all([
-      this.db.select().from(users).orderBy(asc(users.createdAt)).limit(page.limit).offset(page.offset),
+      this.db
+        .select()
+        .from(users)
+        .orderBy(asc(users.createdAt))
+        .limit(page.limit)
+        .offset(page.offset),
       this.db.select({ total: count() }).from(users),
     ]);
     return { items, total: Number(total) };

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// Runs the test suite with node:test through tsx. Node 20's --test does not expand globs, so the
+// files are listed here. Suites that need a real service (PostgreSQL, Redis, MQTT) run when its
+// URL is set (DATABASE_URL, REDIS_URL, MQTT_URL) and otherwise skip, saying so.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const args = process.argv.slice(2);
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walk(path) : path.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+const filters = args.filter((a) => !a.startsWith('-'));
+const flags = args.filter((a) => a.startsWith('-'));
+let files = walk(join(root, 'test')).sort();
+if (filters.length) files = files.filter((f) => filters.some((p) => relative(root, f).includes(p)));
+if (!files.length) {
+  console.error('no test files match', filters.join(' '));
+  process.exit(1);
+}
+
+const services = [
+  ['DATABASE_URL', 'PostgreSQL'],
+  ['REDIS_URL', 'Redis'],
+  ['MQTT_URL', 'MQTT broker'],
+];
+console.log('# AquaML tests');
+for (const [name, what] of services) {
+  console.log(
+    process.env[name]
+      ? `# ${what}: ${name}=${process.env[name].replace(/\/\/[^@/]*@/, '//***@')}`
+      : `# ${what}: ${name} not set; suites that need a real ${what} are skipped (the embedded adapters are tested instead)`,
+  );
+}
+
+// The embedded database's first start (initdb) takes seconds; tests copy one migrated template.
+const env = { ...process.env, NODE_ENV: 'test' };
+if (!process.env.DATABASE_URL) {
+  const migrations = readdirSync(join(root, 'src/db/migrations'))
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((f) => readFileSync(join(root, 'src/db/migrations', f)))
+    .concat(readFileSync(join(root, 'src/modules/species/seed-data.ts')));
+  const hash = createHash('sha256').update(Buffer.concat(migrations)).digest('hex').slice(0, 12);
+  const template = join(root, 'tmp', `pglite-template-${hash}`);
+  if (!existsSync(join(template, 'ready'))) {
+    const made = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'test/support/make-pglite-template.ts'), template],
+      { stdio: 'inherit', env },
+    );
+    if (made.status !== 0) process.exit(made.status ?? 1);
+  }
+  env.AQUAML_TEST_PGLITE_TEMPLATE = template;
+}
+
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', ...flags, ...files],
+  { stdio: 'inherit', env, cwd: root },
+);
+process.exit(result.status ?? 1);

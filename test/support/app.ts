@@ -1,0 +1,96 @@
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { type AppConfig, loadConfig } from '../../src/config.ts';
+import { type AppContext, createContext, type ProcessRole } from '../../src/context.ts';
+import type { Role } from '../../src/db/schema.ts';
+import { buildApp } from '../../src/http/app.ts';
+
+export interface TestApp {
+  app: FastifyInstance;
+  ctx: AppContext;
+  config: AppConfig;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+/** A unique suffix, so tests sharing a PostgreSQL database never collide. */
+export function unique(prefix = 'u'): string {
+  counter += 1;
+  return `${prefix}${process.pid}x${Date.now().toString(36)}x${counter}`;
+}
+
+/** A fresh data folder; on the embedded database, a copy of the migrated template when there is one. */
+export function freshDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'aquaml-test-'));
+  const template = process.env.AQUAML_TEST_PGLITE_TEMPLATE;
+  if (!process.env.DATABASE_URL && template && existsSync(join(template, 'db'))) {
+    cpSync(join(template, 'db'), join(dir, 'db'), { recursive: true });
+  }
+  return dir;
+}
+
+export async function startTestApp(
+  options: { overrides?: Record<string, string>; dataDir?: string; role?: ProcessRole } = {},
+): Promise<TestApp> {
+  const dataDir = options.dataDir ?? freshDataDir();
+  const config = loadConfig({
+    overrides: {
+      NODE_ENV: 'test',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      AQUAML_DATA_DIR: dataDir,
+      RATE_LIMIT_MAX: '100000',
+      ...options.overrides,
+    },
+  });
+  const ctx = await createContext(config, { role: options.role ?? 'serve' });
+  const app = await buildApp(ctx);
+  await app.ready();
+  return {
+    app,
+    ctx,
+    config,
+    dataDir,
+    async close() {
+      await app.close();
+      await ctx.close();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const PASSWORD = 'Correct-Horse-Battery-9';
+
+export interface TestUser {
+  id: string;
+  username: string;
+  email: string;
+  token: string;
+  refreshToken: string;
+  headers: { authorization: string };
+}
+
+/** Creates a user with the given role directly, then signs in over HTTP. */
+export async function signedInUser(t: TestApp, role: Role = 'viewer'): Promise<TestUser> {
+  const username = unique(role);
+  const email = `${username}@example.org`;
+  const user = await t.ctx.users.create({ username, email, password: PASSWORD, role });
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { username, password: PASSWORD },
+  });
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.body}`);
+  const body = res.json();
+  return {
+    id: user.id,
+    username,
+    email,
+    token: body.access_token,
+    refreshToken: body.refresh_token,
+    headers: { authorization: `Bearer ${body.access_token}` },
+  };
+}
