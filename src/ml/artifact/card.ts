@@ -1,0 +1,73 @@
+// MODEL_CARD.md: intended use, data, metrics, per-class table, limitations, notices.
+import type { Manifest } from './manifest.ts';
+import { BACKBONE_NOTICE, F4K_NOTICE } from './notice.ts';
+
+const pct = (v: number): string => `${(v * 100).toFixed(1)} %`;
+
+export function modelCard(m: Manifest, opts: { f4k: boolean }): string {
+  const v = m.metrics.val;
+  const rows = m.labels.map((l) => {
+    const c = m.metrics.per_class[l];
+    const sci = m.label_info[l]?.scientific_name;
+    return `| \`${l}\`${sci ? ` (*${sci}*)` : ''} | ${c.precision.toFixed(3)} | ${c.recall.toFixed(3)} | ${c.f1.toFixed(3)} | ${c.support} | ${m.training.per_class_train[l] ?? 0} |`;
+  });
+  const ood = m.metrics.ood;
+  const use =
+    m.task === 'species'
+      ? 'Identify the species of a reef fish in a small image crop (e.g. from a fixed underwater camera), among the labels below, and flag images that are not one of them as `unknown`.'
+      : 'Research and evaluation of fish-health image classification. Not a veterinary diagnosis.';
+  return `# Model card: ${m.name} v${m.version}
+
+- Task: **${m.task}** (${m.labels.length} classes), created ${m.created_at}
+- Backbone: \`${m.backbone.id}\` (MobileNetV2 ${m.backbone.width / 100}, input ${m.backbone.input_size}x${m.backbone.input_size}), pooled taps ${m.backbone.taps.map((t) => `\`${t}\``).join(' + ')} (${m.backbone.feature_dim} features)
+- Head: ${m.head.kind}${m.head.hidden ? ` (hidden ${m.head.hidden})` : ''}, temperature ${m.calibration.temperature.toFixed(3)}, flip-TTA ${m.options.flip_tta ? 'on' : 'off'}
+- Training data fingerprint: \`${m.training.fingerprint}\` (${m.training.n_train} images; validation ${m.training.n_val} images, ${m.training.val})
+
+## Intended use
+
+${use}
+
+Out of scope: medical, legal or regulatory decisions; species not listed; images unlike the training data
+(these should come back \`unknown\`, but no open-set detector is perfect).
+
+## Metrics (validation set)
+
+| metric | value |
+|---|---|
+| top-1 accuracy | ${v.accuracy.toFixed(3)} |
+| macro-F1 | ${v.macro_f1.toFixed(3)} |
+| ECE (15 bins, after temperature scaling) | ${v.ece.toFixed(3)} |
+| validation images returned \`unknown\` | ${pct(v.unknown_rate)} |
+${ood ? `| open-set AUROC (fish val vs. ${ood.n_nonfish} non-fish images) | ${ood.auroc.toFixed(3)} |\n| non-fish images returned \`unknown\` | ${pct(ood.nonfish_unknown_rate)} |\n` : ''}
+Open set: an image is \`unknown\` when the maximum cosine similarity of its standardised features to
+${m.open_set.prototypes} class prototypes is below ${m.open_set.threshold.toFixed(4)} (the ${pct(m.open_set.val_quantile)} quantile on validation),
+or when its calibrated confidence is below ${m.confidence_threshold}.
+${ood ? `Non-fish images: ${ood.source}.\n` : ''}
+Temperature and thresholds were chosen on the validation set, so these figures are somewhat optimistic.
+
+### Per class (validation)
+
+| class | precision | recall | F1 | val support | train images |
+|---|---|---|---|---|---|
+${rows.join('\n')}
+
+![confusion matrix](${m.files.confusion})
+
+## Limitations
+
+${
+  m.task === 'species'
+    ? `- Trained on low-resolution crops from fixed underwater cameras on Taiwanese coral reefs (F4K); photos taken
+  out of water, other reefs, or other camera set-ups may score lower than reported.
+- Small classes come from few video clips (e.g. one validation clip for \`neoniphon-sammara\`): their
+  per-class numbers are noisy. Splits are grouped by clip, but the same resident fish may appear in several clips.
+- Labels are F4K's "representative species" of hand-checked clusters.`
+    : `- Web-collected images with noisy labels and augmented near-duplicates: validation accuracy is optimistic.
+- The image license is unclear: do not redistribute this model or its training images.`
+}
+
+## Backbone
+
+${BACKBONE_NOTICE}
+${opts.f4k ? `\n${F4K_NOTICE}` : ''}`;
+}

@@ -1,0 +1,117 @@
+// Runtime classifier over a model artefact: one ORT run per batch on the shared backbone
+// session, then the small head, temperature, and the open-set check in plain TypeScript.
+import type { BackbonePool, BackboneSession } from './backbone/session.ts';
+import { concatTaps } from './embed/embedder.ts';
+import type { Manifest } from './artifact/manifest.ts';
+import { readArtifact } from './artifact/store.ts';
+import type { ModelParts } from './artifact/store.ts';
+import { oodScore } from './openset.ts';
+import { flipHorizontal } from './preprocess.ts';
+import type { PreprocessSpec } from './preprocess.ts';
+import { argmax, headLogits, softmax } from './train/head.ts';
+import { standardize } from './train/standardize.ts';
+
+export interface Prediction {
+  label: string;
+  confidence: number;
+  status: 'ok' | 'unknown';
+  /** Why an image is unknown: unlike the training set, or too unsure between known classes. */
+  unknown_reason?: 'out_of_distribution' | 'low_confidence';
+  top_k: { label: string; confidence: number }[];
+  ood_score: number;
+  /** Summary of the standardised features, for drift monitoring. */
+  embedding: { norm: number; mean: number };
+  probabilities?: number[];
+}
+
+export interface PredictOptions {
+  topK?: number;
+  /** Override the model's flip-TTA option (doubles backbone cost). */
+  flipTta?: boolean;
+  includeProbabilities?: boolean;
+}
+
+export interface Classifier {
+  readonly manifest: Manifest;
+  readonly preprocessing: PreprocessSpec;
+  predictBatch(inputs: Float32Array[], opts?: PredictOptions): Promise<Prediction[]>;
+}
+
+export async function loadModel(artefactDir: string, backbones: BackbonePool): Promise<Classifier> {
+  const parts = await readArtifact(artefactDir);
+  const session = await backbones.get(parts.manifest.backbone.id);
+  return new ArtefactClassifier(parts.manifest, parts, session);
+}
+
+class ArtefactClassifier implements Classifier {
+  readonly preprocessing: PreprocessSpec;
+
+  constructor(
+    readonly manifest: Manifest,
+    private readonly parts: ModelParts,
+    private readonly session: BackboneSession,
+  ) {
+    const p = manifest.preprocessing;
+    this.preprocessing = { size: p.size, fit: p.fit, kernel: p.kernel, scale: p.scale };
+    if (session.inputSize !== p.size)
+      throw new Error(`backbone input ${session.inputSize} != model input ${p.size}`);
+  }
+
+  async predictBatch(inputs: Float32Array[], opts: PredictOptions = {}): Promise<Prediction[]> {
+    const n = inputs.length;
+    if (!n) return [];
+    const s = this.manifest.preprocessing.size;
+    const px = s * s * 3;
+    const tta = opts.flipTta ?? this.manifest.options.flip_tta;
+    const m = tta ? 2 * n : n;
+    const batch = new Float32Array(m * px);
+    inputs.forEach((x, i) => {
+      if (x.length !== px)
+        throw new Error(`input ${i} has ${x.length} floats, expected ${s}x${s}x3`);
+      batch.set(x, i * px);
+      if (tta) batch.set(flipHorizontal(x, s), (n + i) * px);
+    });
+    const taps = this.manifest.backbone.taps;
+    const out = await this.session.run(batch, m, taps);
+    const { standardizer, head, prototypes } = this.parts;
+    const labels = this.manifest.labels;
+    const k = Math.min(opts.topK ?? 5, labels.length);
+    const T = this.manifest.calibration.temperature;
+    return inputs.map((_, i) => {
+      const z = standardize(standardizer, concatTaps(out, taps, m, i));
+      let logits = headLogits(head, z);
+      if (tta) {
+        const zf = standardize(standardizer, concatTaps(out, taps, m, n + i));
+        const lf = headLogits(head, zf);
+        logits = logits.map((v, j) => (v + lf[j]) / 2);
+      }
+      const p = softmax(logits, T);
+      const best = argmax(p);
+      const ood = oodScore(prototypes, z);
+      const order = Array.from(p.keys()).sort((a, b) => p[b] - p[a] || a - b);
+      const reason =
+        ood < this.manifest.open_set.threshold
+          ? 'out_of_distribution'
+          : p[best] < this.manifest.confidence_threshold
+            ? 'low_confidence'
+            : undefined;
+      let sum = 0;
+      let sq = 0;
+      for (const v of z) {
+        sum += v;
+        sq += v * v;
+      }
+      const pred: Prediction = {
+        label: labels[best],
+        confidence: p[best],
+        status: reason ? 'unknown' : 'ok',
+        top_k: order.slice(0, k).map((j) => ({ label: labels[j], confidence: p[j] })),
+        ood_score: ood,
+        embedding: { norm: Math.sqrt(sq), mean: sum / z.length },
+      };
+      if (reason) pred.unknown_reason = reason;
+      if (opts.includeProbabilities) pred.probabilities = Array.from(p);
+      return pred;
+    });
+  }
+}

@@ -1,0 +1,136 @@
+// `evaluateModel`: run a classifier over an image folder (class sub-folders) and report metrics.
+// Folders whose class the model does not know count as misses. An optional folder of
+// out-of-distribution images (e.g. non-fish) adds open-set figures.
+import { readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Classifier, Prediction } from '../classifier.ts';
+import { listImageFolder } from '../data/dataset.ts';
+import { preprocess } from '../preprocess.ts';
+import { auroc, computeMetrics } from './metrics.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface EvaluateOptions {
+  batchSize?: number;
+  flipTta?: boolean;
+  /** Folder (searched recursively) of images that are none of the model's classes. */
+  oodDir?: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface Evaluation extends Metrics {
+  unknown_rate: number;
+  unknown_classes: string[];
+  ood?: { n: number; unknown_rate: number; auroc: number };
+}
+
+async function predictPaths(
+  c: Classifier,
+  paths: string[],
+  o: EvaluateOptions,
+  offset = 0,
+  total = paths.length,
+): Promise<Prediction[]> {
+  const bs = o.batchSize ?? 32;
+  const res: Prediction[] = [];
+  for (let i = 0; i < paths.length; i += bs) {
+    const xs = await Promise.all(
+      paths.slice(i, i + bs).map(async (p) => preprocess(await readFile(p), c.preprocessing)),
+    );
+    res.push(
+      ...(await c.predictBatch(xs, { flipTta: o.flipTta, includeProbabilities: true, topK: 3 })),
+    );
+    o.onProgress?.(offset + Math.min(i + bs, paths.length), total);
+  }
+  return res;
+}
+
+export async function listImagesRecursive(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listImagesRecursive(p)));
+    else if (/\.(jpe?g|png|webp|gif|tiff?|avif)$/i.test(e.name)) out.push(p);
+  }
+  return out;
+}
+
+export async function evaluateModel(
+  classifier: Classifier,
+  dataDir: string,
+  opts: EvaluateOptions = {},
+): Promise<Evaluation> {
+  const labels = classifier.manifest.labels;
+  const folder = await listImageFolder(dataDir);
+  const oodPaths = opts.oodDir ? await listImagesRecursive(opts.oodDir) : [];
+  const total = folder.items.length + oodPaths.length;
+  const preds = await predictPaths(
+    classifier,
+    folder.items.map((i) => i.path),
+    opts,
+    0,
+    total,
+  );
+  const truth = folder.items.map((i) => labels.indexOf(i.label));
+  const metrics = computeMetrics(
+    truth,
+    preds.map((p) => p.probabilities!),
+    labels,
+  );
+  const result: Evaluation = {
+    ...metrics,
+    unknown_rate: preds.filter((p) => p.status === 'unknown').length / Math.max(1, preds.length),
+    unknown_classes: folder.labels.filter((l) => !labels.includes(l)),
+  };
+  if (oodPaths.length) {
+    const ood = await predictPaths(classifier, oodPaths, opts, folder.items.length, total);
+    result.ood = {
+      n: ood.length,
+      unknown_rate: ood.filter((p) => p.status === 'unknown').length / ood.length,
+      auroc: auroc(
+        preds.map((p) => p.ood_score),
+        ood.map((p) => p.ood_score),
+      ),
+    };
+  }
+  return result;
+}
+
+const f3 = (v: number): string => v.toFixed(3);
+
+export function formatEvaluation(e: Evaluation, title = 'evaluation'): string {
+  const lines = [
+    `${title}: ${e.n} images`,
+    `top-1 accuracy ${f3(e.accuracy)}   macro-F1 ${f3(e.macro_f1)}   ECE (15 bins) ${f3(e.ece)}   unknown ${(e.unknown_rate * 100).toFixed(1)} %`,
+  ];
+  if (e.unknown_classes.length)
+    lines.push(
+      `classes unknown to the model (all count as misses): ${e.unknown_classes.join(', ')}`,
+    );
+  if (e.ood)
+    lines.push(
+      `open set: ${e.ood.n} OOD images, ${(e.ood.unknown_rate * 100).toFixed(1)} % unknown, AUROC ${f3(e.ood.auroc)}`,
+    );
+  lines.push('', 'coverage at confidence thresholds:');
+  for (const c of e.coverage)
+    lines.push(
+      `  >= ${c.threshold.toFixed(1)}: coverage ${f3(c.coverage)}  accuracy ${f3(c.accuracy)}`,
+    );
+  const w = Math.max(...e.labels.map((l) => l.length), 5);
+  lines.push('', `${'class'.padEnd(w)}  precision  recall     f1  support`);
+  for (const l of e.labels) {
+    const c = e.per_class[l];
+    lines.push(
+      `${l.padEnd(w)}  ${f3(c.precision).padStart(9)}  ${f3(c.recall).padStart(6)}  ${f3(c.f1).padStart(5)}  ${String(c.support).padStart(7)}`,
+    );
+  }
+  const rows =
+    e.confusion_matrix.length > e.labels.length ? [...e.labels, '(unknown class)'] : e.labels;
+  lines.push('', 'confusion matrix (rows: true, columns: predicted, in label order):');
+  e.confusion_matrix.forEach((r, i) =>
+    lines.push(`${rows[i].padEnd(w)}  ${r.map((v) => String(v).padStart(4)).join('')}`),
+  );
+  return lines.join('\n');
+}

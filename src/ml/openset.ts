@@ -1,0 +1,116 @@
+// Open-set (out-of-distribution) score on features, not on softmax confidence: the maximum
+// cosine similarity between an image's standardised features and per-class prototypes
+// (k-means centroids of the training features). Fish of known species land near a prototype;
+// giraffes and cement mixers do not, however confident the softmax is.
+import { rng } from './train/rng.ts';
+
+export interface Prototypes {
+  dim: number;
+  /** Row-major [count × dim], each row L2-normalised. */
+  vectors: Float32Array;
+  /** Class index of each prototype. */
+  classes: Int32Array;
+}
+
+export function l2normalize(v: Float32Array): Float32Array {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  const inv = 1 / Math.sqrt(s || 1);
+  return v.map((x) => x * inv);
+}
+
+/** Max cosine similarity to any prototype (higher = more like the training set). */
+export function oodScore(p: Prototypes, features: Float32Array): number {
+  const z = l2normalize(features);
+  let best = -1;
+  const n = p.classes.length;
+  for (let r = 0; r < n; r++) {
+    let s = 0;
+    const o = r * p.dim;
+    for (let j = 0; j < p.dim; j++) s += p.vectors[o + j] * z[j];
+    if (s > best) best = s;
+  }
+  return best;
+}
+
+/** Spherical k-means per class (k-means++ seeding from a seeded PRNG: deterministic). */
+export function fitPrototypes(
+  rows: Float32Array[],
+  y: Int32Array,
+  k: number,
+  perClass: number,
+  seed: number,
+): Prototypes {
+  const dim = rows[0].length;
+  const vecs: Float32Array[] = [];
+  const classes: number[] = [];
+  const rand = rng(seed);
+  for (let c = 0; c < k; c++) {
+    const members = rows.filter((_, i) => y[i] === c).map(l2normalize);
+    if (!members.length) continue;
+    const m = Math.min(perClass, Math.max(1, Math.floor(members.length / 8)));
+    for (const centre of sphericalKMeans(members, m, rand)) {
+      vecs.push(centre);
+      classes.push(c);
+    }
+  }
+  const vectors = new Float32Array(vecs.length * dim);
+  vecs.forEach((v, i) => vectors.set(v, i * dim));
+  return { dim, vectors, classes: Int32Array.from(classes) };
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+function sphericalKMeans(
+  xs: Float32Array[],
+  m: number,
+  rand: () => number,
+  iters = 15,
+): Float32Array[] {
+  const centres: Float32Array[] = [xs[Math.floor(rand() * xs.length)]];
+  const d2 = xs.map((x) => 2 - 2 * dot(x, centres[0]));
+  while (centres.length < m) {
+    const total = d2.reduce((a, b) => a + Math.max(b, 0), 0);
+    let r = rand() * total;
+    let pick = 0;
+    for (; pick < xs.length - 1; pick++) if ((r -= Math.max(d2[pick], 0)) <= 0) break;
+    centres.push(xs[pick]);
+    xs.forEach((x, i) => (d2[i] = Math.min(d2[i], 2 - 2 * dot(x, centres.at(-1)!))));
+  }
+  const assign = new Int32Array(xs.length);
+  for (let it = 0; it < iters; it++) {
+    xs.forEach((x, i) => {
+      let b = 0;
+      let bs = -Infinity;
+      centres.forEach((c, j) => {
+        const s = dot(x, c);
+        if (s > bs) {
+          bs = s;
+          b = j;
+        }
+      });
+      assign[i] = b;
+    });
+    for (let j = 0; j < centres.length; j++) {
+      const sum = new Float32Array(xs[0].length);
+      let cnt = 0;
+      xs.forEach((x, i) => {
+        if (assign[i] !== j) return;
+        cnt++;
+        for (let q = 0; q < x.length; q++) sum[q] += x[q];
+      });
+      if (cnt) centres[j] = l2normalize(sum);
+    }
+  }
+  return centres;
+}
+
+/** Score below which the given fraction of in-distribution scores fall (validation quantile). */
+export function quantile(scores: number[], q: number): number {
+  const s = [...scores].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.floor(q * s.length)))];
+}
