@@ -18,6 +18,7 @@ import { Authenticator } from './modules/auth/authenticator.ts';
 import { AuthService } from './modules/auth/service.ts';
 import { AccessTokens } from './modules/auth/tokens.ts';
 import { HealthRegistry } from './modules/health/registry.ts';
+import { ModelRegistry } from './modules/models/registry.ts';
 import { seedSpecies } from './modules/species/seed.ts';
 import { SpeciesService } from './modules/species/service.ts';
 import { ensureAdmin } from './modules/users/bootstrap.ts';
@@ -44,6 +45,7 @@ export interface AppContext {
   readonly auth: AuthService;
   readonly authenticator: Authenticator;
   readonly species: SpeciesService;
+  readonly registry: ModelRegistry;
   /** A Redis client for shared rate-limit counters when REDIS_URL is set. */
   readonly rateLimitRedis: ReturnType<typeof connectRedis> | undefined;
   /** Stops everything this context started, in reverse order. */
@@ -134,6 +136,9 @@ export async function createContext(
     const auth = new AuthService(db, users, tokens, audit, config.jwt.refreshTtlSeconds);
     const authenticator = new Authenticator(tokens, users, apiKeys);
     const species = new SpeciesService(db);
+    const registry = new ModelRegistry(db, store, audit, bus);
+    // The shipped models are registered on first use by every command, so a fresh clone classifies.
+    if (options.migrate !== false) await registry.registerShipped(config.models.shippedDir);
     if (options.migrate !== false) await ensureAdmin(config, users, audit, logger);
 
     return {
@@ -154,6 +159,7 @@ export async function createContext(
       auth,
       authenticator,
       species,
+      registry,
       rateLimitRedis,
       close,
     };

@@ -27,7 +27,9 @@ export async function load(
   options: autocannon.Options & { url: string },
 ): Promise<LoadResult> {
   const latencies: number[] = [];
-  const instance = autocannon({ duration: 10, ...options });
+  // Without a callback autocannon returns an emitter that is also a promise of the result.
+  const instance = autocannon({ duration: 10, ...options }) as unknown as NodeJS.EventEmitter &
+    Promise<autocannon.Result>;
   instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) =>
     latencies.push(ms),
   );

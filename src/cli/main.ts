@@ -4,6 +4,7 @@ import { DirLockedError } from '../db/dir-lock.ts';
 import { VERSION } from '../context.ts';
 import { CliError } from './errors.ts';
 import { registerMigrateCommand } from './migrate.ts';
+import { registerModelsCommand } from './models.ts';
 import { registerServeCommands } from './serve.ts';
 import { registerUsersCommand } from './users.ts';
 
@@ -17,6 +18,7 @@ const program = new Command()
 registerServeCommands(program);
 registerMigrateCommand(program);
 registerUsersCommand(program);
+registerModelsCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -141,11 +141,31 @@ export const modelAliases = pgTable(
     modelName: text('model_name').notNull(),
     alias: text('alias').notNull(),
     version: integer('version').notNull(),
+    /** The version the alias pointed at before its last move, for one-call rollback. */
+    previousVersion: integer('previous_version'),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     updatedBy: uuid('updated_by').references(() => users.id, { onDelete: 'set null' }),
   },
   (t) => [primaryKey({ columns: [t.modelName, t.alias] })],
 );
+
+export interface TrafficSplitEntry {
+  /** An alias (champion, challenger) or a version number as text. */
+  target: string;
+  weight: number;
+}
+
+/** How requests for a model name are spread over its versions (A/B) and mirrored (shadow). */
+export const modelRoutes = pgTable('model_routes', {
+  modelName: text('model_name').primaryKey(),
+  split: jsonb('split').$type<TrafficSplitEntry[]>().notNull(),
+  /** A target that also runs on every request, whose answer is recorded but never returned. */
+  shadow: text('shadow'),
+  /** Route each user or device to the same version (hash of its id) instead of per request. */
+  sticky: boolean('sticky').notNull().default(true),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedBy: uuid('updated_by').references(() => users.id, { onDelete: 'set null' }),
+});
 
 export const predictions = pgTable(
   'predictions',
@@ -188,10 +208,14 @@ export const tasks = pgTable(
     type: text('type').notNull(),
     state: text('state').$type<TaskState>().notNull().default('queued'),
     progress: real('progress').notNull().default(0),
+    /** What the handler said it is doing, with its last progress report (e.g. "epoch 3/10"). */
+    progressNote: text('progress_note'),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
     result: jsonb('result').$type<unknown>(),
     error: text('error'),
+    /** Runs started so far; also the fencing token of the current run (see TaskRunner). */
     attempts: integer('attempts').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull().default(3),
     userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
     cancelRequested: boolean('cancel_requested').notNull().default(false),
     createdAt: createdAt(),

@@ -15,6 +15,7 @@ import type { AppContext } from '../context.ts';
 import { apiKeyRoutes } from '../modules/api-keys/routes.ts';
 import { authRoutes } from '../modules/auth/routes.ts';
 import { healthRoutes } from '../modules/health/routes.ts';
+import { modelRoutes } from '../modules/models/routes.ts';
 import { speciesRoutes } from '../modules/species/routes.ts';
 import { userRoutes } from '../modules/users/routes.ts';
 import { notFound } from './errors.ts';
@@ -44,6 +45,11 @@ async function buildTypedApp(ctx: AppContext) {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // A request without a body is validated as an empty JSON object, so optional bodies work and a
+  // missing body reports its required fields by name.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.routeOptions.schema?.body) request.body = {};
   });
   app.addHook('onResponse', async (request, reply) => {
     const level = reply.statusCode >= 500 ? 'error' : 'info';
@@ -135,6 +141,7 @@ async function buildTypedApp(ctx: AppContext) {
       await api.register(userRoutes, { ctx, prefix: '/users' });
       await api.register(apiKeyRoutes, { ctx, prefix: '/api-keys' });
       await api.register(speciesRoutes, { ctx, prefix: '/species' });
+      await api.register(modelRoutes, { ctx, prefix: '/models' });
     },
     { prefix: '/api/v1' },
   );

@@ -58,9 +58,19 @@ CREATE TABLE "model_aliases" (
 	"model_name" text NOT NULL,
 	"alias" text NOT NULL,
 	"version" integer NOT NULL,
+	"previous_version" integer,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_by" uuid,
 	CONSTRAINT "model_aliases_model_name_alias_pk" PRIMARY KEY("model_name","alias")
+);
+--> statement-breakpoint
+CREATE TABLE "model_routes" (
+	"model_name" text PRIMARY KEY NOT NULL,
+	"split" jsonb NOT NULL,
+	"shadow" text,
+	"sticky" boolean DEFAULT true NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_by" uuid
 );
 --> statement-breakpoint
 CREATE TABLE "models" (
@@ -116,10 +126,12 @@ CREATE TABLE "tasks" (
 	"type" text NOT NULL,
 	"state" text DEFAULT 'queued' NOT NULL,
 	"progress" real DEFAULT 0 NOT NULL,
+	"progress_note" text,
 	"payload" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"result" jsonb,
 	"error" text,
 	"attempts" integer DEFAULT 0 NOT NULL,
+	"max_attempts" integer DEFAULT 3 NOT NULL,
 	"user_id" uuid,
 	"cancel_requested" boolean DEFAULT false NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
@@ -143,6 +155,7 @@ CREATE TABLE "users" (
 --> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_created_by_users_id_fk" FOREIGN KEY ("created_by") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "model_aliases" ADD CONSTRAINT "model_aliases_updated_by_users_id_fk" FOREIGN KEY ("updated_by") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "model_routes" ADD CONSTRAINT "model_routes_updated_by_users_id_fk" FOREIGN KEY ("updated_by") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "models" ADD CONSTRAINT "models_created_by_users_id_fk" FOREIGN KEY ("created_by") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "predictions" ADD CONSTRAINT "predictions_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "predictions" ADD CONSTRAINT "predictions_api_key_id_api_keys_id_fk" FOREIGN KEY ("api_key_id") REFERENCES "public"."api_keys"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint

@@ -4,11 +4,13 @@ import { join, resolve } from 'node:path';
 import type { ModelStore } from './types.ts';
 
 const SAFE_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+/** Names taken by store folders or by API paths next to /models/{name}. */
+const RESERVED = new Set(['backbones', 'all', 'active', 'stats', 'health', 'train']);
 
 export function assertModelName(name: string): void {
-  if (!SAFE_NAME.test(name) || name === 'backbones') {
+  if (!SAFE_NAME.test(name) || RESERVED.has(name)) {
     throw new Error(
-      `invalid model name "${name}": use 1-64 of a-z, 0-9, _ . - (and not "backbones")`,
+      `invalid model name "${name}": use 1-64 of a-z, 0-9, _ . - (reserved: ${[...RESERVED].join(', ')})`,
     );
   }
 }

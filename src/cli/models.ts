@@ -1,0 +1,193 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ensureBackbone } from '../ml/backbone/build.ts';
+import { ALIASES, type Alias, parseModelRef, RegistryError } from '../modules/models/registry.ts';
+import { exportModel, importModel } from '../modules/models/transfer.ts';
+import { withContext } from './context.ts';
+import { CliError } from './errors.ts';
+
+function parseAlias(value: string): Alias {
+  if (!(ALIASES as readonly string[]).includes(value)) {
+    throw new CliError(`--alias must be one of ${ALIASES.join(', ')}`);
+  }
+  return value as Alias;
+}
+
+function parseVersion(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new CliError(`"${value}" is not a version number`);
+  return Number(value);
+}
+
+/** Registry errors are the user's (unknown model, alias conflict): no stack trace. */
+async function registryCommand<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof RegistryError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+const CLI_ACTOR = { name: 'cli' };
+
+export function registerModelsCommand(program: Command): void {
+  const models = program
+    .command('models')
+    .description('The model registry: versions, aliases, import and export');
+
+  models
+    .command('list')
+    .description('List model versions with their aliases and headline metrics')
+    .option('--all', 'include archived versions')
+    .action(async (opts: { all?: boolean }) => {
+      await withContext(async (ctx) => {
+        const [rows, aliases] = await Promise.all([
+          ctx.registry.list({ includeArchived: opts.all }),
+          ctx.registry.aliases(),
+        ]);
+        if (!rows.length) console.log('no models registered');
+        for (const r of rows) {
+          const tags = aliases
+            .filter((a) => a.modelName === r.name && a.version === r.version)
+            .map((a) => a.alias);
+          const m = r.metrics as Record<string, unknown>;
+          const acc = typeof m.accuracy === 'number' ? ` accuracy=${m.accuracy.toFixed(3)}` : '';
+          console.log(
+            `${`${r.name}@${r.version}`.padEnd(24)} ${r.task.padEnd(8)} ${r.status.padEnd(8)} ${r.source.padEnd(9)}${acc}${tags.length ? `  [${tags.join(', ')}]` : ''}`,
+          );
+        }
+      });
+    });
+
+  models
+    .command('show')
+    .description('Show one version (name, name@version or name@alias) with its manifest')
+    .argument('<ref>')
+    .action(async (ref: string) => {
+      await withContext(async (ctx) => {
+        const row = await registryCommand(() => ctx.registry.resolve(ref));
+        const aliases = (await ctx.registry.aliases(row.name)).filter(
+          (a) => a.version === row.version,
+        );
+        console.log(
+          JSON.stringify(
+            {
+              name: row.name,
+              version: row.version,
+              status: row.status,
+              source: row.source,
+              aliases: aliases.map((a) => a.alias),
+              store_path: row.storePath,
+              manifest: row.manifest,
+            },
+            null,
+            2,
+          ),
+        );
+      });
+    });
+
+  models
+    .command('promote')
+    .description('Point an alias (default champion) at a version; audited')
+    .argument('<name>')
+    .argument('<version>')
+    .option('--alias <alias>', `one of ${ALIASES.join(', ')}`, 'champion')
+    .action(async (name: string, version: string, opts: { alias: string }) => {
+      const alias = parseAlias(opts.alias);
+      await withContext(async (ctx) => {
+        const saved = await registryCommand(() =>
+          ctx.registry.setAlias(name, alias, parseVersion(version), CLI_ACTOR),
+        );
+        console.log(
+          `${name}@${alias} -> ${saved.version}${saved.previousVersion ? ` (was ${saved.previousVersion})` : ''}`,
+        );
+      });
+    });
+
+  models
+    .command('rollback')
+    .description('Move an alias (default champion) back to the version it held before')
+    .argument('<name>')
+    .option('--alias <alias>', `one of ${ALIASES.join(', ')}`, 'champion')
+    .action(async (name: string, opts: { alias: string }) => {
+      const alias = parseAlias(opts.alias);
+      await withContext(async (ctx) => {
+        const saved = await registryCommand(() => ctx.registry.rollback(name, alias, CLI_ACTOR));
+        console.log(`${name}@${alias} -> ${saved.version}`);
+      });
+    });
+
+  models
+    .command('archive')
+    .description('Archive a version (kept, never served)')
+    .argument('<ref>', 'name@version')
+    .action(async (ref: string) => {
+      const { name, selector } = parseModelRef(ref);
+      await withContext(async (ctx) => {
+        await registryCommand(() => ctx.registry.archive(name, parseVersion(selector), CLI_ACTOR));
+        console.log(`${name}@${selector} archived`);
+      });
+    });
+
+  models
+    .command('export')
+    .description('Write a version to a .tar.gz archive')
+    .argument('<ref>')
+    .argument('<file>')
+    .action(async (ref: string, file: string) => {
+      await withContext(async (ctx) => {
+        const row = await registryCommand(() => ctx.registry.resolve(ref));
+        await exportModel(ctx.store, row, resolve(file));
+        console.log(`exported ${row.name}@${row.version} to ${file}`);
+      });
+    });
+
+  models
+    .command('import')
+    .description(
+      'Register a model from an exported archive or an artefact folder, as a new version',
+    )
+    .argument('<source>', '.tar.gz archive or folder with manifest.json')
+    .option('--name <name>', 'register under another name')
+    .option('--alias <alias>', 'also point this alias at it')
+    .action(async (source: string, opts: { name?: string; alias?: string }) => {
+      const alias = opts.alias ? parseAlias(opts.alias) : undefined;
+      await withContext(async (ctx) => {
+        const row = await registryCommand(() =>
+          importModel(ctx.registry, resolve(source), { name: opts.name, alias, actor: CLI_ACTOR }),
+        );
+        console.log(`imported ${row.name}@${row.version}`);
+      });
+    });
+
+  models
+    .command('build-backbone')
+    .description('Convert the MobileNetV2 weights bundled in nsfwjs to ONNX in the model store')
+    .argument('[ids...]', 'backbone ids (default: those the registered models use)')
+    .action(async (ids: string[]) => {
+      await withContext(async (ctx) => {
+        let wanted = ids;
+        if (!wanted.length) {
+          const rows = await ctx.registry.list();
+          wanted = [
+            ...new Set(
+              rows
+                .map((r) => (r.manifest.backbone as { id?: string } | undefined)?.id)
+                .filter((id): id is string => typeof id === 'string'),
+            ),
+          ];
+        }
+        if (!wanted.length)
+          throw new CliError('no backbone ids given and no registered model names one');
+        for (const id of wanted) {
+          const started = performance.now();
+          const path = await ensureBackbone(ctx.config.models.storeDir, id).catch((err: Error) => {
+            throw new CliError(err.message);
+          });
+          console.log(`${id}: ${path} (${Math.round(performance.now() - started)} ms)`);
+        }
+      });
+    });
+}
