@@ -16,6 +16,8 @@ export interface AppConfig {
   databaseUrl: string | undefined;
   allowEmbeddedDatabase: boolean;
   redisUrl: string | undefined;
+  /** Namespace of every Redis key (job queue, event bus), so deployments and tests can share one Redis. */
+  redisPrefix: string;
   mqttUrl: string | undefined;
   mqttPort: number;
   jwt: {
@@ -34,7 +36,27 @@ export interface AppConfig {
     backboneThreads: number;
   };
   datasetsDir: string;
-  queue: { lockDurationMs: number; concurrency: number };
+  serving: {
+    /** The model name /predictions/classify uses when the request names none. */
+    defaultModel: string;
+    /** A model of this name, when registered, adds a health assessment to each classification. */
+    healthModel: string;
+    /** Override the models' own dynamic batching settings (unset: each manifest decides). */
+    maxBatchSize?: number;
+    maxQueueDelayMs?: number;
+    /** Requests waiting per model version beyond this get 503 + Retry-After. */
+    maxQueueSize: number;
+    cacheEntries: number;
+    cacheTtlSeconds: number;
+  };
+  queue: {
+    lockDurationMs: number;
+    concurrency: number;
+    /** First retry delay; each further retry waits twice as long. */
+    backoffBaseMs: number;
+    /** How long a stopping worker waits for running jobs before returning them to the queue. */
+    shutdownTimeoutMs: number;
+  };
   uploads: { maxBytes: number; maxPixels: number };
 }
 
@@ -131,6 +153,17 @@ class Reader {
     return v as T;
   }
 
+  redisPrefix(name: string, fallback: string): string {
+    const v = this.string(name, fallback);
+    if (!/^[A-Za-z0-9][\w.-]{0,63}$/.test(v)) {
+      throw new ConfigError(
+        name,
+        `must be 1-64 letters, digits, dot, dash or underscore, got "${v}"`,
+      );
+    }
+    return v;
+  }
+
   url(name: string, protocols: readonly string[]): string | undefined {
     const v = this.raw(name);
     if (v === undefined) return undefined;
@@ -193,6 +226,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     databaseUrl: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     allowEmbeddedDatabase: r.bool('AQUAML_ALLOW_EMBEDDED_DB', envName !== 'production'),
     redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix: r.redisPrefix('AQUAML_REDIS_PREFIX', 'aquaml'),
     mqttUrl: r.url('MQTT_URL', ['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:']),
     mqttPort: r.int('MQTT_PORT', 1883, 0, 65535),
     jwt: {
@@ -228,6 +262,23 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
     queue: {
       lockDurationMs: r.int('QUEUE_LOCK_DURATION_MS', 30_000, 1_000, 3_600_000),
       concurrency: r.int('WORKER_CONCURRENCY', 1, 1, 64),
+      backoffBaseMs: r.int('QUEUE_BACKOFF_MS', 1_000, 10, 3_600_000),
+      shutdownTimeoutMs: r.int('WORKER_SHUTDOWN_TIMEOUT_MS', 20_000, 0, 3_600_000),
+    },
+    serving: {
+      defaultModel: r.string('AQUAML_DEFAULT_MODEL', 'species'),
+      healthModel: r.string('AQUAML_HEALTH_MODEL', 'health'),
+      maxBatchSize:
+        r.optional('AQUAML_MAX_BATCH_SIZE') === undefined
+          ? undefined
+          : r.int('AQUAML_MAX_BATCH_SIZE', 16, 1, 256),
+      maxQueueDelayMs:
+        r.optional('AQUAML_MAX_QUEUE_DELAY_MS') === undefined
+          ? undefined
+          : r.int('AQUAML_MAX_QUEUE_DELAY_MS', 2, 0, 1000),
+      maxQueueSize: r.int('AQUAML_MAX_QUEUE_SIZE', 512, 1, 100_000),
+      cacheEntries: r.int('AQUAML_PREDICTION_CACHE_ENTRIES', 10_000, 1, 10_000_000),
+      cacheTtlSeconds: r.int('AQUAML_PREDICTION_CACHE_TTL_SECONDS', 3600, 1, 30 * 86_400),
     },
     uploads: {
       maxBytes: r.int('AQUAML_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

@@ -12,6 +12,8 @@ import { connectRedis } from './infra/redis.ts';
 import { FsModelStore } from './infra/store/fs.ts';
 import type { ModelStore } from './infra/store/types.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { Metrics } from './observability/metrics.ts';
+import { createServing, type Serving } from './serving/index.ts';
 import { ApiKeyService } from './modules/api-keys/service.ts';
 import { AuditLog } from './modules/audit/service.ts';
 import { Authenticator } from './modules/auth/authenticator.ts';
@@ -21,6 +23,9 @@ import { HealthRegistry } from './modules/health/registry.ts';
 import { ModelRegistry } from './modules/models/registry.ts';
 import { seedSpecies } from './modules/species/seed.ts';
 import { SpeciesService } from './modules/species/service.ts';
+import { PURGE_TASK, purgeHandler } from './modules/tasks/purge.ts';
+import { type TaskHandler, TaskRunner } from './modules/tasks/runner.ts';
+import { TaskService } from './modules/tasks/service.ts';
 import { ensureAdmin } from './modules/users/bootstrap.ts';
 import { UserService } from './modules/users/service.ts';
 
@@ -46,6 +51,15 @@ export interface AppContext {
   readonly authenticator: Authenticator;
   readonly species: SpeciesService;
   readonly registry: ModelRegistry;
+  readonly metrics: Metrics;
+  /** Inference: model runtime, traffic router, classification, prediction storage. */
+  readonly serving: Serving;
+  /** Loads the served models (once); /ready waits for it. Called by the roles that serve. */
+  startServing(): Promise<void>;
+  /** Create, read and cancel background tasks. */
+  readonly tasks: TaskService;
+  /** The task handler registry; it runs tasks in the serve and worker roles. */
+  readonly taskRunner: TaskRunner;
   /** A Redis client for shared rate-limit counters when REDIS_URL is set. */
   readonly rateLimitRedis: ReturnType<typeof connectRedis> | undefined;
   /** Stops everything this context started, in reverse order. */
@@ -61,6 +75,10 @@ export interface CreateContextOptions {
   logger?: Logger;
   /** Run migrations and seeds at start (the default; `aquaml migrate` does it explicitly). */
   migrate?: boolean;
+  /** Extra task handlers by type, registered before the runner starts (tests, plugins). */
+  taskHandlers?: Record<string, TaskHandler>;
+  /** Run tasks in this process; by default in the serve and worker roles. */
+  runTasks?: boolean;
 }
 
 /**
@@ -100,7 +118,7 @@ export async function createContext(
     const db = database.db;
 
     const bus: EventBus = config.redisUrl
-      ? new RedisStreamsEventBus(config.redisUrl, logger)
+      ? new RedisStreamsEventBus(config.redisUrl, logger, config.redisPrefix)
       : new MemoryEventBus(logger);
     stops.push(() => bus.close());
     health.register('event_bus', async () => {
@@ -109,8 +127,12 @@ export async function createContext(
     });
 
     const queue: JobQueue = config.redisUrl
-      ? new BullmqJobQueue(config.redisUrl, logger, { lockDurationMs: config.queue.lockDurationMs })
-      : new MemoryJobQueue(logger);
+      ? new BullmqJobQueue(config.redisUrl, logger, {
+          lockDurationMs: config.queue.lockDurationMs,
+          backoffBaseMs: config.queue.backoffBaseMs,
+          prefix: config.redisPrefix,
+        })
+      : new MemoryJobQueue(logger, { backoffBaseMs: config.queue.backoffBaseMs });
     stops.push(() => queue.close());
     health.register('queue', async () => {
       await queue.ping();
@@ -141,6 +163,35 @@ export async function createContext(
     if (options.migrate !== false) await registry.registerShipped(config.models.shippedDir);
     if (options.migrate !== false) await ensureAdmin(config, users, audit, logger);
 
+    const metrics = new Metrics();
+    const serving = createServing({ config, db, bus, store, registry, metrics, logger });
+    stops.push(() => serving.stop());
+    const modelsLoaded = health.waitFor('models');
+    let servingStarted: Promise<void> | undefined;
+    const startServing = () =>
+      (servingStarted ??= serving.start().then(modelsLoaded, (err: unknown) => {
+        servingStarted = undefined;
+        throw err;
+      }));
+
+    // Tasks. Register every handler here, before the runner starts taking jobs below.
+    const taskRunner = new TaskRunner(db, queue, bus, logger.child({ component: 'tasks' }), {
+      shutdownTimeoutMs: config.queue.shutdownTimeoutMs,
+    });
+    taskRunner.register(PURGE_TASK, purgeHandler(db));
+    for (const [type, handler] of Object.entries(options.taskHandlers ?? {})) {
+      taskRunner.register(type, handler);
+    }
+    const tasks = new TaskService(db, queue, bus, taskRunner, logger.child({ component: 'tasks' }));
+    if (options.runTasks ?? (options.role === 'serve' || options.role === 'worker')) {
+      // Pushed last, so close() stops the runner (finish or return running jobs) before the
+      // queue, the bus and the database close.
+      stops.push(() => taskRunner.stop());
+      await taskRunner.start({ concurrency: config.queue.concurrency });
+    } else if (options.role === 'api' && queue.kind === 'memory') {
+      logger.warn('api role without REDIS_URL: tasks wait until a serve process recovers them');
+    }
+
     return {
       config,
       role: options.role,
@@ -160,6 +211,11 @@ export async function createContext(
       authenticator,
       species,
       registry,
+      metrics,
+      serving,
+      startServing,
+      tasks,
+      taskRunner,
       rateLimitRedis,
       close,
     };

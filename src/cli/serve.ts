@@ -18,17 +18,39 @@ async function run(role: ProcessRole, port?: string): Promise<void> {
       role,
       port: app ? config.port : undefined,
       database: ctx.database.kind,
+      queue: ctx.queue.kind,
+      task_types: ctx.taskRunner.started ? ctx.taskRunner.types() : undefined,
       startup_ms: Math.round(performance.now() - started),
     },
     `AquaML ${role} started${app ? ` on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}` : ''}`,
   );
+
+  // Models load after the server listens: /health answers at once, /ready once they are loaded.
+  const modelsStarted = performance.now();
+  void ctx.startServing().then(
+    () =>
+      log.info(
+        {
+          models: ctx.serving.runtime.loaded(),
+          load_ms: Math.round(performance.now() - modelsStarted),
+        },
+        'models loaded; ready',
+      ),
+    (err: unknown) =>
+      log.error({ err }, 'loading the served models failed; /ready stays not ready'),
+  );
+
+  if (role === 'worker' && ctx.queue.kind === 'memory') {
+    log.warn('worker without REDIS_URL: it runs only the tasks it finds in its own database');
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    // Stop accepting first, then drain; a second signal forces the exit.
+    // Stop accepting first, then drain (HTTP, then the task runner finishes or returns its jobs
+    // inside ctx.close()); a second signal forces the exit.
     process.once('SIGINT', () => process.exit(1));
     process.once('SIGTERM', () => process.exit(1));
     try {

@@ -186,6 +186,19 @@ export const predictions = pgTable(
     health: jsonb('health').$type<Record<string, unknown> | null>(),
     inferenceMs: real('inference_ms').notNull(),
     imageSha256: text('image_sha256').notNull(),
+    /** The caller's device (camera) id, the key of sticky routing. */
+    deviceId: text('device_id'),
+    /** Which traffic-split entry answered: champion, challenger or a version number. */
+    routeTarget: text('route_target'),
+    cached: boolean('cached').notNull().default(false),
+    /** The shadow version's answer on the same image, and whether it agreed. */
+    shadow: jsonb('shadow').$type<{
+      version: number;
+      label: string;
+      confidence: number;
+      status: string;
+      agree: boolean;
+    } | null>(),
     feedbackLabel: text('feedback_label'),
     feedbackBy: uuid('feedback_by').references(() => users.id, { onDelete: 'set null' }),
     feedbackAt: timestamp('feedback_at', { withTimezone: true }),

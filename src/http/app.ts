@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
+import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -16,9 +17,12 @@ import { apiKeyRoutes } from '../modules/api-keys/routes.ts';
 import { authRoutes } from '../modules/auth/routes.ts';
 import { healthRoutes } from '../modules/health/routes.ts';
 import { modelRoutes } from '../modules/models/routes.ts';
+import { predictionRoutes } from '../modules/predictions/routes.ts';
 import { speciesRoutes } from '../modules/species/routes.ts';
+import { taskRoutes } from '../modules/tasks/routes.ts';
 import { userRoutes } from '../modules/users/routes.ts';
 import { notFound } from './errors.ts';
+import { metricsRoutes } from './metrics-route.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { ProblemSchema, sendProblem, toProblem } from './problem.ts';
 import './types.ts';
@@ -52,6 +56,14 @@ async function buildTypedApp(ctx: AppContext) {
     if (request.body === undefined && request.routeOptions.schema?.body) request.body = {};
   });
   app.addHook('onResponse', async (request, reply) => {
+    ctx.metrics.httpDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
     const level = reply.statusCode >= 500 ? 'error' : 'info';
     request.log[level](
       {
@@ -93,7 +105,18 @@ async function buildTypedApp(ctx: AppContext) {
     credentials: true,
   });
 
+  await app.register(multipart, {
+    limits: { fileSize: ctx.config.uploads.maxBytes, files: 256, fields: 20, parts: 300 },
+  });
+
   await app.register(swagger, {
+    // Multipart routes parse their own body; their declared form fields are shown in the docs.
+    transform: ({ schema, url, route }) => {
+      const form = (route.config as { multipart?: object } | undefined)?.multipart;
+      return form
+        ? { url, schema: { ...schema, consumes: ['multipart/form-data'], body: form } }
+        : { url, schema };
+    },
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -135,6 +158,7 @@ async function buildTypedApp(ctx: AppContext) {
   });
 
   await app.register(healthRoutes, { ctx });
+  await app.register(metricsRoutes, { ctx });
   await app.register(
     async (api) => {
       await api.register(authRoutes, { ctx, prefix: '/auth' });
@@ -142,6 +166,8 @@ async function buildTypedApp(ctx: AppContext) {
       await api.register(apiKeyRoutes, { ctx, prefix: '/api-keys' });
       await api.register(speciesRoutes, { ctx, prefix: '/species' });
       await api.register(modelRoutes, { ctx, prefix: '/models' });
+      await api.register(predictionRoutes, { ctx, prefix: '/predictions' });
+      await api.register(taskRoutes, { ctx, prefix: '/tasks' });
     },
     { prefix: '/api/v1' },
   );

@@ -9,6 +9,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** 'public' needs no credentials; a role is the minimum role that may call the route. */
     auth?: 'public' | Role;
+    /** The multipart form fields of an upload route, for the OpenAPI document only. */
+    multipart?: object;
   }
 }
 

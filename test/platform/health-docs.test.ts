@@ -4,7 +4,7 @@ import { startTestApp, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
 before(async () => {
-  t = await startTestApp();
+  t = await startTestApp({ serving: true });
 });
 after(() => t.close());
 

@@ -3,9 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type AppConfig, loadConfig } from '../../src/config.ts';
-import { type AppContext, createContext, type ProcessRole } from '../../src/context.ts';
+import {
+  type AppContext,
+  createContext,
+  type CreateContextOptions,
+  type ProcessRole,
+} from '../../src/context.ts';
 import type { Role } from '../../src/db/schema.ts';
 import { buildApp } from '../../src/http/app.ts';
+import { connectRedis } from '../../src/infra/redis.ts';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -34,7 +40,13 @@ export function freshDataDir(): string {
 }
 
 export async function startTestApp(
-  options: { overrides?: Record<string, string>; dataDir?: string; role?: ProcessRole } = {},
+  options: {
+    overrides?: Record<string, string>;
+    dataDir?: string;
+    role?: ProcessRole;
+    /** More context options: task handlers, whether to run tasks. */
+    context?: Omit<CreateContextOptions, 'role'>;
+  } = {},
 ): Promise<TestApp> {
   const dataDir = options.dataDir ?? freshDataDir();
   const config = loadConfig({
@@ -43,12 +55,15 @@ export async function startTestApp(
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       AQUAML_DATA_DIR: dataDir,
       RATE_LIMIT_MAX: '100000',
+      // Each test app has its own job queue and event streams on a shared Redis.
+      AQUAML_REDIS_PREFIX: unique('test'),
       ...options.overrides,
     },
   });
-  const ctx = await createContext(config, { role: options.role ?? 'serve' });
+  const ctx = await createContext(config, { ...options.context, role: options.role ?? 'serve' });
   const app = await buildApp(ctx);
   await app.ready();
+  if (options.serving) await ctx.startServing();
   return {
     app,
     ctx,
@@ -57,9 +72,25 @@ export async function startTestApp(
     async close() {
       await app.close();
       await ctx.close();
+      if (config.redisUrl) await deleteRedisKeys(config.redisUrl, config.redisPrefix);
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Removes the Redis keys of one prefix (a test app's queue and streams). */
+export async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
+  const redis = connectRedis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export const PASSWORD = 'Correct-Horse-Battery-9';

@@ -1,0 +1,144 @@
+import type { Prediction } from '../ml/classifier.ts';
+import { serviceUnavailable } from '../http/errors.ts';
+
+export interface BatchingPolicy {
+  /** The most requests run together in one backbone pass. */
+  maxBatchSize: number;
+  /** How long a request may wait for others to join its batch while the engine is idle (Triton's max_queue_delay). */
+  maxQueueDelayMs: number;
+  /** Requests waiting beyond this are refused with 503 + Retry-After: memory stays bounded. */
+  maxQueueSize: number;
+}
+
+export interface BatchedResult {
+  prediction: Prediction;
+  queueMs: number;
+  batchSize: number;
+  /** The inference thread's time for the whole batch. */
+  runMs: number;
+}
+
+export type BatchRunner = (
+  inputs: Uint8Array[],
+) => Promise<{ predictions: Prediction[]; runMs: number }>;
+
+export interface BatchObserver {
+  batch(size: number, runMs: number): void;
+  queued(ms: number): void;
+  rejected(): void;
+}
+
+interface Waiting {
+  input: Uint8Array;
+  enqueuedAt: number;
+  resolve: (r: BatchedResult) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * Dynamic batching for one model version. While a batch runs, new requests queue; when it ends,
+ * the queue (up to maxBatchSize) runs next, so batches grow with load by themselves. When the
+ * engine is idle, the first request waits at most maxQueueDelayMs for company.
+ */
+export class DynamicBatcher {
+  private readonly queue: Waiting[] = [];
+  private running = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private policy: BatchingPolicy,
+    private readonly run: BatchRunner,
+    private readonly observer?: BatchObserver,
+    /** Batches allowed in the engine at once; 1 keeps batches large and the engine never idle long. */
+    private readonly maxInFlight = 1,
+  ) {}
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  get inFlight(): number {
+    return this.running;
+  }
+
+  updatePolicy(policy: BatchingPolicy): void {
+    this.policy = policy;
+  }
+
+  submit(input: Uint8Array): Promise<BatchedResult> {
+    if (this.queue.length >= this.policy.maxQueueSize) {
+      this.observer?.rejected();
+      // Retry after roughly the time the queue needs to drain.
+      return Promise.reject(
+        serviceUnavailable(
+          'The inference queue is full; retry shortly',
+          Math.max(1, this.policy.maxQueueDelayMs / 1000),
+        ),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ input, enqueuedAt: performance.now(), resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.running >= this.maxInFlight || !this.queue.length) return;
+    if (this.queue.length >= this.policy.maxBatchSize || this.policy.maxQueueDelayMs <= 0) {
+      this.dispatch();
+      return;
+    }
+    if (!this.timer) {
+      const waited = performance.now() - this.queue[0]!.enqueuedAt;
+      this.timer = setTimeout(
+        () => {
+          this.timer = undefined;
+          if (this.running < this.maxInFlight) this.dispatch();
+        },
+        Math.max(0, this.policy.maxQueueDelayMs - waited),
+      );
+    }
+  }
+
+  private dispatch(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.queue.splice(0, this.policy.maxBatchSize);
+    if (!batch.length) return;
+    this.running += 1;
+    const started = performance.now();
+    for (const w of batch) this.observer?.queued(started - w.enqueuedAt);
+    this.run(batch.map((w) => w.input))
+      .then(
+        ({ predictions, runMs }) => {
+          this.observer?.batch(batch.length, runMs);
+          batch.forEach((w, i) => {
+            const prediction = predictions[i];
+            if (!prediction) return w.reject(new Error('the engine returned too few predictions'));
+            w.resolve({
+              prediction,
+              queueMs: started - w.enqueuedAt,
+              batchSize: batch.length,
+              runMs,
+            });
+          });
+        },
+        (err: Error) => {
+          for (const w of batch) w.reject(err);
+        },
+      )
+      .finally(() => {
+        this.running -= 1;
+        // Whatever queued during the run has waited long enough: run it now.
+        if (this.queue.length) this.dispatch();
+        else if (!this.running) for (const done of this.idleWaiters.splice(0)) done();
+      });
+  }
+
+  /** Resolves when nothing is queued or running (graceful shutdown). */
+  drain(): Promise<void> {
+    if (!this.queue.length && !this.running) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}

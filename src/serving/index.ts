@@ -1,0 +1,102 @@
+import type { AppConfig } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import type { EventBus } from '../infra/bus/types.ts';
+import { MemoryCache } from '../infra/cache/memory.ts';
+import { RedisCache } from '../infra/cache/redis.ts';
+import { connectRedis } from '../infra/redis.ts';
+import type { ModelStore } from '../infra/store/types.ts';
+import type { Logger } from '../logger.ts';
+import { MODELS_CHANGED, type ModelRegistry } from '../modules/models/registry.ts';
+import { PredictionQueries } from '../modules/predictions/queries.ts';
+import { ClassificationService } from '../modules/predictions/service.ts';
+import { PredictionWriter } from '../modules/predictions/writer.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { InferenceEngine } from './engine/engine.ts';
+import { TrafficRouter } from './router.ts';
+import { ModelRuntime } from './runtime.ts';
+import { ServingStats } from './stats.ts';
+
+export interface Serving {
+  readonly runtime: ModelRuntime;
+  readonly router: TrafficRouter;
+  readonly classifier: ClassificationService;
+  readonly writer: PredictionWriter;
+  readonly queries: PredictionQueries;
+  readonly stats: ServingStats;
+  readonly cacheKind: 'memory' | 'redis';
+  /** Loads the served versions and follows model changes announced on the bus. */
+  start(): Promise<void>;
+  /** Drains the batchers, stores buffered predictions, stops the inference thread. */
+  stop(): Promise<void>;
+}
+
+export interface ServingDeps {
+  config: AppConfig;
+  db: Database;
+  bus: EventBus;
+  store: ModelStore;
+  registry: ModelRegistry;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export function createServing(deps: ServingDeps): Serving {
+  const { config, db, bus, store, registry, metrics, logger } = deps;
+  const s = config.serving;
+  const engine = new InferenceEngine(
+    { storeDir: config.models.storeDir, intraOpThreads: config.models.backboneThreads },
+    logger.child({ component: 'inference' }),
+  );
+  const router = new TrafficRouter(db, registry);
+  const stats = new ServingStats();
+  const runtime = new ModelRuntime(registry, store, engine, router, stats, metrics, logger, {
+    maxBatchSize: s.maxBatchSize,
+    maxQueueDelayMs: s.maxQueueDelayMs,
+    maxQueueSize: s.maxQueueSize,
+  });
+  const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
+  const cache = redis
+    ? new RedisCache<never>(redis, `${config.redisPrefix}:pred:`, s.cacheTtlSeconds)
+    : new MemoryCache<never>(s.cacheEntries, s.cacheTtlSeconds * 1000);
+  const writer = new PredictionWriter(db, logger);
+  const queries = new PredictionQueries(db);
+  const classifier = new ClassificationService(
+    runtime,
+    router,
+    registry,
+    cache,
+    writer,
+    stats,
+    metrics,
+    logger,
+    {
+      defaultModel: s.defaultModel,
+      healthModel: s.healthModel,
+      limits: { maxBytes: config.uploads.maxBytes, maxPixels: config.uploads.maxPixels },
+    },
+  );
+  let unsubscribe: (() => void) | undefined;
+
+  return {
+    runtime,
+    router,
+    classifier,
+    writer,
+    queries,
+    stats,
+    cacheKind: cache.kind,
+    async start() {
+      unsubscribe = await bus.subscribe<{ name: string }>(MODELS_CHANGED, async ({ name }) => {
+        router.invalidate(name);
+        await runtime.preload(name);
+      });
+      await runtime.preload();
+    },
+    async stop() {
+      unsubscribe?.();
+      await runtime.stop();
+      await writer.flush();
+      redis?.disconnect();
+    },
+  };
+}
