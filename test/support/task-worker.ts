@@ -8,8 +8,8 @@ import { createContext } from '../../src/context.ts';
 import type { Database } from '../../src/db/client.ts';
 import type { TaskHandler } from '../../src/modules/tasks/runner.ts';
 
-/** The task type of the slow handler; payload `{steps, step_ms}`. */
-export const SLOW_TASK = 'test.slow';
+/** The task type of the slow handler (payload `{steps, step_ms}`); tests pick a unique one. */
+export const SLOW_TASK = process.env.TEST_TASK_TYPE ?? 'test.slow';
 
 /** The table where the slow handler records its runs (created by the test). */
 export async function createRunsTable(db: Database): Promise<void> {

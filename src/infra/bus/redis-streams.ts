@@ -4,7 +4,6 @@ import type { Logger } from '../../logger.ts';
 import { connectRedis } from '../redis.ts';
 import type { BusHandler, EventBus, SubscribeOptions } from './types.ts';
 
-const PREFIX = 'aquaml:bus:';
 /** Streams are trimmed to about this many entries; the bus carries notifications, not history. */
 const MAX_LEN = 10_000;
 const BLOCK_MS = 1_000;
@@ -25,17 +24,21 @@ export class RedisStreamsEventBus implements EventBus {
   private readonly publisher: Redis;
   private readonly readers = new Set<Reader>();
   private readonly consumer = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  /** Stream keys are `<prefix>:bus:<topic>`. */
+  private readonly keyPrefix: string;
 
   constructor(
     private readonly url: string,
     private readonly logger: Logger,
+    prefix = 'aquaml',
   ) {
     this.publisher = connectRedis(url);
+    this.keyPrefix = `${prefix}:bus:`;
   }
 
   async publish<T>(topic: string, message: T): Promise<void> {
     await this.publisher.xadd(
-      PREFIX + topic,
+      this.keyPrefix + topic,
       'MAXLEN',
       '~',
       MAX_LEN,
@@ -50,7 +53,7 @@ export class RedisStreamsEventBus implements EventBus {
     handler: BusHandler<T>,
     options: SubscribeOptions = {},
   ): Promise<() => void> {
-    const stream = PREFIX + topic;
+    const stream = this.keyPrefix + topic;
     const connection = connectRedis(this.url, { blocking: true });
     const reader: Reader = { stop: false, done: Promise.resolve(), connection };
     if (options.group) {

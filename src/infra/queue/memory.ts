@@ -1,11 +1,17 @@
 import type { Logger } from '../../logger.ts';
 import {
+  ABORT_CANCELLED,
+  ABORT_SHUTDOWN,
   BACKOFF_BASE_MS,
   DEFAULT_ATTEMPTS,
   type JobHandler,
   type JobQueue,
   type QueueDepth,
+  type QueueOptions,
 } from './types.ts';
+
+/** How long stop() waits for aborted handlers to settle (write their state) after its timeout. */
+const SETTLE_MS = 5_000;
 
 interface Entry {
   id: string;
@@ -30,11 +36,14 @@ export class MemoryJobQueue implements JobQueue {
   private handler: JobHandler | undefined;
   private concurrency = 1;
   private accepting = false;
+  private readonly backoffBaseMs: number;
 
   constructor(
     private readonly logger: Logger,
-    private readonly backoffBaseMs = BACKOFF_BASE_MS,
-  ) {}
+    options: QueueOptions = {},
+  ) {
+    this.backoffBaseMs = options.backoffBaseMs ?? BACKOFF_BASE_MS;
+  }
 
   async add(
     name: string,
@@ -80,7 +89,7 @@ export class MemoryJobQueue implements JobQueue {
 
   abort(id: string): boolean {
     const run = this.running.get(id);
-    run?.controller.abort(new Error('cancelled'));
+    run?.controller.abort(ABORT_CANCELLED);
     return Boolean(run);
   }
 
@@ -116,7 +125,10 @@ export class MemoryJobQueue implements JobQueue {
           controller.signal,
         );
       } catch (err) {
-        if (entry.attempt < entry.maxAttempts && !controller.signal.aborted) {
+        if (controller.signal.reason === ABORT_SHUTDOWN) {
+          // Interrupted by stop(): back to the front of the queue, the attempt not used up.
+          this.waiting.unshift(entry);
+        } else if (entry.attempt < entry.maxAttempts && !controller.signal.aborted) {
           const delay = this.backoffBaseMs * 2 ** (entry.attempt - 1);
           this.logger.warn(
             { err, job: entry.id, attempt: entry.attempt, delay },
@@ -148,8 +160,10 @@ export class MemoryJobQueue implements JobQueue {
       }),
     ]);
     clearTimeout(timer);
-    if (timedOut)
-      for (const r of this.running.values()) r.controller.abort(new Error('shutting down'));
+    if (!timedOut) return;
+    for (const r of this.running.values()) r.controller.abort(ABORT_SHUTDOWN);
+    // Give the handlers a moment to notice and record that they were interrupted.
+    await Promise.race([all, new Promise((r) => setTimeout(r, SETTLE_MS).unref())]);
   }
 
   async depth(): Promise<QueueDepth> {

@@ -7,8 +7,26 @@ export interface QueueJob {
   maxAttempts: number;
 }
 
-/** Runs one job; throwing makes the queue retry it with back-off until attempts run out. */
+/**
+ * Runs one job; throwing makes the queue retry it with back-off until attempts run out. The signal
+ * fires with reason `ABORT_CANCELLED` (abort(id)) or `ABORT_SHUTDOWN` (stop() ran out of time); a
+ * job aborted for shutdown goes back to the queue without using up an attempt.
+ */
 export type JobHandler = (job: QueueJob, signal: AbortSignal) => Promise<void>;
+
+/** The abort reason of a job cancelled through `abort(id)`. */
+export const ABORT_CANCELLED = 'cancelled';
+/** The abort reason of a job interrupted because its worker is stopping. */
+export const ABORT_SHUTDOWN = 'shutting down';
+
+export interface QueueOptions {
+  /** Lock lease of a running job (BullMQ); a dead worker's job is picked up after it lapses. */
+  lockDurationMs?: number;
+  /** First retry delay; the n-th retry waits `backoffBaseMs * 2^(n-1)`. */
+  backoffBaseMs?: number;
+  /** Namespace of the queue's Redis keys. */
+  prefix?: string;
+}
 
 export interface QueueDepth {
   waiting: number;
@@ -18,6 +36,10 @@ export interface QueueDepth {
 
 export interface JobQueue {
   readonly kind: 'memory' | 'bullmq';
+  /**
+   * Adds a job. Adding an id that is waiting, delayed or running is a no-op; an id whose job has
+   * finished may be added again (the task runner's claim decides whether it really runs).
+   */
   add(name: string, id: string, options?: { attempts?: number; priority?: number }): Promise<void>;
   /** Removes a job that has not started; false when it is running or gone. */
   remove(id: string): Promise<boolean>;
@@ -25,7 +47,10 @@ export interface JobQueue {
   abort(id: string): boolean;
   /** Starts consuming jobs in this process. */
   start(handler: JobHandler, options: { concurrency: number }): Promise<void>;
-  /** Stops taking new jobs and waits for running ones (or returns them to the queue on timeout). */
+  /**
+   * Stops taking new jobs and waits for running ones; on timeout aborts them (ABORT_SHUTDOWN),
+   * waits briefly for their handlers to settle, and returns them to the queue.
+   */
   stop(timeoutMs?: number): Promise<void>;
   depth(): Promise<QueueDepth>;
   ping(): Promise<void>;
