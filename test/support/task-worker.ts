@@ -22,6 +22,20 @@ export async function createRunsTable(db: Database): Promise<void> {
   )`);
 }
 
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new Error(String(signal.reason)));
+      },
+      { once: true },
+    );
+  });
+}
+
 export function slowHandler(database: Database | Promise<Database>): TaskHandler {
   return async (payload, ctx) => {
     const db = await database;
@@ -35,7 +49,7 @@ export function slowHandler(database: Database | Promise<Database>): TaskHandler
     const stepMs = Number(payload.step_ms ?? 200);
     try {
       for (let i = 1; i <= steps; i += 1) {
-        await new Promise((r) => setTimeout(r, stepMs));
+        await sleepUnlessAborted(stepMs, ctx.signal);
         await ctx.progress(i / steps, `step ${i}/${steps}`);
       }
     } catch (err) {

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import type { TaskRow } from '../../src/modules/tasks/schema.ts';
-import { startTestApp, type TestApp, unique } from '../support/app.ts';
+import { signedInUser, startTestApp, type TestApp, unique } from '../support/app.ts';
 import { createRunsTable } from '../support/task-worker.ts';
 import { sleep, waitFor } from './helpers.ts';
 
@@ -107,6 +107,8 @@ describe('worker processes (BullMQ on Redis, PostgreSQL)', { skip }, () => {
     ]);
     return { child, pid: child.pid!, exited, output: () => out };
   }
+
+  const adminToken = async () => (await signedInUser(t, 'admin')).token;
 
   const create = (steps: number, stepMs: number) =>
     t.ctx.tasks.create({ type: TYPE, payload: { steps, step_ms: stepMs }, userId: null });
@@ -231,6 +233,29 @@ describe('worker processes (BullMQ on Redis, PostgreSQL)', { skip }, () => {
     );
     assert.equal(await finalWrites(task.id), 1);
     await stop(next);
+  });
+
+  test('cancelling reaches the worker process running the task at once (event bus)', async () => {
+    const worker = await startWorker();
+    // Long steps: no progress report (and no cancellation poll) before the bus message arrives.
+    const task = await create(2, 8_000);
+    await startedBy(task.id, [worker.pid]);
+    const requested = Date.now();
+    const res = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/tasks/${task.id}`,
+      headers: { authorization: `Bearer ${await adminToken()}` },
+    });
+    assert.equal(res.statusCode, 202, res.body);
+    const done = await finished(task.id, 10_000);
+    assert.equal(done.state, 'cancelled');
+    assert.ok(Date.now() - requested < 3_000, `cancelled after ${Date.now() - requested} ms`);
+    assert.deepEqual(
+      (await runsOf(task.id)).map((r) => r.event),
+      ['started', 'aborted: cancelled'],
+    );
+    assert.equal(await finalWrites(task.id), 1);
+    await stop(worker);
   });
 
   test('a worker frozen past its lock comes back: its late result is not stored', async () => {
