@@ -78,7 +78,8 @@ class ArtefactClassifier implements Classifier {
     const k = Math.min(opts.topK ?? 5, labels.length);
     const T = this.manifest.calibration.temperature;
     return inputs.map((_, i) => {
-      const z = standardize(standardizer, concatTaps(out, taps, m, i));
+      const raw = concatTaps(out, taps, m, i);
+      const z = standardize(standardizer, raw);
       let logits = headLogits(head, z);
       if (tta) {
         const zf = standardize(standardizer, concatTaps(out, taps, m, n + i));
@@ -87,7 +88,7 @@ class ArtefactClassifier implements Classifier {
       }
       const p = softmax(logits, T);
       const best = argmax(p);
-      const ood = oodScore(prototypes, z);
+      const ood = oodScore(prototypes, raw);
       const order = Array.from(p.keys()).sort((a, b) => p[b] - p[a] || a - b);
       const reason =
         ood < this.manifest.open_set.threshold

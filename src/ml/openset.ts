@@ -1,5 +1,5 @@
 // Open-set (out-of-distribution) score on features, not on softmax confidence: the maximum
-// cosine similarity between an image's standardised features and per-class prototypes
+// cosine similarity between an image's pooled (raw) features and per-class prototypes
 // (k-means centroids of the training features). Fish of known species land near a prototype;
 // giraffes and cement mixers do not, however confident the softmax is.
 import { rng } from './train/rng.ts';

@@ -19,7 +19,7 @@ export function modelCard(m: Manifest, opts: { f4k: boolean }): string {
   return `# Model card: ${m.name} v${m.version}
 
 - Task: **${m.task}** (${m.labels.length} classes), created ${m.created_at}
-- Backbone: \`${m.backbone.id}\` (MobileNetV2 ${m.backbone.width / 100}, input ${m.backbone.input_size}x${m.backbone.input_size}), pooled taps ${m.backbone.taps.map((t) => `\`${t}\``).join(' + ')} (${m.backbone.feature_dim} features)
+- Backbone: \`${m.backbone.id}\` (MobileNetV2 ${m.backbone.width}, input ${m.backbone.input_size}x${m.backbone.input_size}), pooled taps ${m.backbone.taps.map((t) => `\`${t}\``).join(' + ')} (${m.backbone.feature_dim} features)
 - Head: ${m.head.kind}${m.head.hidden ? ` (hidden ${m.head.hidden})` : ''}, temperature ${m.calibration.temperature.toFixed(3)}, flip-TTA ${m.options.flip_tta ? 'on' : 'off'}
 - Training data fingerprint: \`${m.training.fingerprint}\` (${m.training.n_train} images; validation ${m.training.n_val} images, ${m.training.val})
 
@@ -39,7 +39,7 @@ Out of scope: medical, legal or regulatory decisions; species not listed; images
 | ECE (15 bins, after temperature scaling) | ${v.ece.toFixed(3)} |
 | validation images returned \`unknown\` | ${pct(v.unknown_rate)} |
 ${ood ? `| open-set AUROC (fish val vs. ${ood.n_nonfish} non-fish images) | ${ood.auroc.toFixed(3)} |\n| non-fish images returned \`unknown\` | ${pct(ood.nonfish_unknown_rate)} |\n` : ''}
-Open set: an image is \`unknown\` when the maximum cosine similarity of its standardised features to
+Open set: an image is \`unknown\` when the maximum cosine similarity of its pooled backbone features to
 ${m.open_set.prototypes} class prototypes is below ${m.open_set.threshold.toFixed(4)} (the ${pct(m.open_set.val_quantile)} quantile on validation),
 or when its calibrated confidence is below ${m.confidence_threshold}.
 ${ood ? `Non-fish images: ${ood.source}.\n` : ''}

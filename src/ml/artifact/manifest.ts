@@ -37,8 +37,6 @@ export interface Manifest {
     per_class_train: Record<string, number>;
     flip_augment: boolean;
     seed: number;
-    embedding_seconds: number;
-    training_seconds: number;
   };
   head: {
     kind: 'softmax' | 'mlp';
@@ -55,7 +53,7 @@ export interface Manifest {
   calibration: { method: 'temperature'; temperature: number };
   open_set: {
     method: 'max-cosine-prototypes';
-    feature_space: 'standardized-l2';
+    feature_space: 'raw-l2';
     prototypes: number;
     per_class: number;
     threshold: number;

@@ -25,16 +25,16 @@ export interface TaskDefaults {
 }
 
 const hyper: TaskDefaults['hyper'] = {
-  l2Grid: [0.003, 0.01, 0.03],
+  l2Grid: [0.003, 0.01],
   maxIter: 60,
-  mlp: { hidden: 64, l2: 1e-3, lr: 1e-3, epochs: 20, patience: 4, batchSize: 64 },
+  mlp: { hidden: 32, l2: 1e-3, lr: 2e-3, epochs: 8, patience: 3, batchSize: 64 },
   prototypesPerClass: 16,
-  oodQuantile: 0.03,
-  maxConfidenceRejection: 0.04,
+  oodQuantile: 0.05,
+  maxConfidenceRejection: 0.03,
 };
 
 export const DEFAULTS: Record<'species' | 'health', TaskDefaults> = {
-  species: { backbone: 'mnv2-140-128-b16', taps: ['b13_expand', 'b16_out'], flipTta: false, hyper },
+  species: { backbone: 'mnv2-140-160-b16', taps: ['b12_expand', 'b13_expand', 'b16_out'], flipTta: false, hyper },
   health: {
     backbone: 'mnv2-140-224',
     taps: ['b13_expand', 'b16_out', 'embedding'],

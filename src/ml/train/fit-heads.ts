@@ -1,6 +1,6 @@
 // Fits the candidate heads on standardised features and picks one on validation:
 // softmax regression over an L2 grid (warm-started) and a small MLP; the winner has the best
-// validation accuracy + macro-F1 (ties: lower calibrated NLL).
+// validation accuracy + macro-F1 among calibrated candidates (ties: lower calibrated NLL).
 import { computeMetrics } from '../evaluate/metrics.ts';
 import { fitTemperature, nll } from './calibrate.ts';
 import { headLogits, softmax } from './head.ts';
@@ -15,6 +15,7 @@ export interface HeadCandidate {
   val_accuracy: number;
   val_macro_f1: number;
   val_nll: number;
+  val_ece: number;
 }
 
 export interface FitHeadsOptions {
@@ -62,6 +63,7 @@ function assess(
     val_accuracy: m.accuracy,
     val_macro_f1: m.macro_f1,
     val_nll: nll(logits, vy, T),
+    val_ece: m.ece,
   };
 }
 
@@ -101,7 +103,8 @@ export function fitHeads(
       `mlp: val acc ${cands.at(-1)!.val_accuracy.toFixed(3)} (best epoch ${head.bestEpoch})`,
     );
   }
-  const key = (c: HeadCandidate): number => c.val_accuracy + c.val_macro_f1;
+  // Calibrated candidates (ECE <= 0.05 after temperature scaling) first, then accuracy + macro-F1.
+  const key = (c: HeadCandidate): number => c.val_accuracy + c.val_macro_f1 + (c.val_ece <= 0.05 ? 10 : 0);
   const best = cands.reduce((a, b) =>
     key(b) > key(a) + 1e-9 || (Math.abs(key(b) - key(a)) <= 1e-9 && b.val_nll < a.val_nll) ? b : a,
   );
