@@ -16,6 +16,7 @@ import type { AppContext } from '../context.ts';
 import { apiKeyRoutes } from '../modules/api-keys/routes.ts';
 import { authRoutes } from '../modules/auth/routes.ts';
 import { healthRoutes } from '../modules/health/routes.ts';
+import { kserveRoutes } from '../modules/kserve/routes.ts';
 import { modelRoutes } from '../modules/models/routes.ts';
 import { predictionRoutes } from '../modules/predictions/routes.ts';
 import { speciesRoutes } from '../modules/species/routes.ts';
@@ -159,6 +160,8 @@ async function buildTypedApp(ctx: AppContext) {
 
   await app.register(healthRoutes, { ctx });
   await app.register(metricsRoutes, { ctx });
+  // KServe Open Inference Protocol v2 at the root, as v2 clients expect.
+  await app.register(kserveRoutes, { ctx, prefix: '/v2' });
   await app.register(
     async (api) => {
       await api.register(authRoutes, { ctx, prefix: '/auth' });
