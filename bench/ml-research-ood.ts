@@ -18,7 +18,9 @@ const taps = tapsArg.split(',');
 const bs = parseBackboneId(id);
 const pool = new BackbonePool(resolve('data/store'));
 const paths = await listImagesRecursive(resolve('data/nonfish'));
-const items = await Promise.all(paths.map(async (path) => ({ path, label: '', sha256: await sha256File(path) })));
+const items = await Promise.all(
+  paths.map(async (path) => ({ path, label: '', sha256: await sha256File(path) })),
+);
 const e = await embedItems(items, {
   session: await pool.get(id),
   spec: { ...DEFAULT_PREPROCESS, size: bs.inputSize },
@@ -34,7 +36,10 @@ const y = Int32Array.from([...tr.y, ...tr.y]);
 const vaRows = sliceTaps(bs.width, va.orig, taps);
 const nfRows = sliceTaps(bs.width, e.original, taps);
 const st = fitStandardizer(trRows);
-const spaces: Record<string, (r: Float32Array) => Float32Array> = { standardized: (r) => standardize(st, r), raw: (r) => r };
+const spaces: Record<string, (r: Float32Array) => Float32Array> = {
+  standardized: (r) => standardize(st, r),
+  raw: (r) => r,
+};
 for (const [space, f] of Object.entries(spaces)) {
   const T = trRows.map(f);
   const V = vaRows.map(f);
@@ -54,6 +59,8 @@ for (const [space, f] of Object.entries(spaces)) {
       const th = quantile(sv, q);
       return `${((sn.filter((s) => s < th).length / sn.length) * 100).toFixed(1)}%`;
     };
-    console.log(`${id} ${taps.join('+')} ${space} ${name}: AUROC ${auroc(sv, sn).toFixed(4)} | non-fish flagged at fish q=3%: ${at(0.03)}, 5%: ${at(0.05)}, 7%: ${at(0.07)}`);
+    console.log(
+      `${id} ${taps.join('+')} ${space} ${name}: AUROC ${auroc(sv, sn).toFixed(4)} | non-fish flagged at fish q=3%: ${at(0.03)}, 5%: ${at(0.05)}, 7%: ${at(0.07)}`,
+    );
   }
 }

@@ -8,25 +8,33 @@ import { join, resolve } from 'node:path';
 import { trainModel } from '../../src/ml/train/train-model.ts';
 import { DATASETS_DIR, hasDataset } from './helpers.ts';
 
-test('health model trained on fish-health reaches top-1 >= 0.80 on val', { timeout: 900_000 }, async (t) => {
-  if (!hasDataset('fish-health')) return t.skip(`no fish-health data under ${DATASETS_DIR} (set AQUAML_DATASETS_DIR)`);
-  const out = await mkdtemp(join(tmpdir(), 'aquaml-health-'));
-  try {
-    const r = await trainModel({
-      task: 'health',
-      dataDir: join(DATASETS_DIR, 'fish-health', 'train'),
-      valDir: join(DATASETS_DIR, 'fish-health', 'val'),
-      name: 'health',
-      version: 'test',
-      outDir: join(out, 'health'),
-      cacheDir: resolve('data/embed-cache'),
-      storeDir: resolve('data/store'),
-    });
-    const v = r.manifest.metrics.val;
-    t.diagnostic(`health val top-1 ${v.accuracy} macro-F1 ${v.macro_f1} ECE ${v.ece} (head ${r.manifest.head.kind})`);
-    for (const [l, c] of Object.entries(r.manifest.metrics.per_class)) t.diagnostic(`  recall ${l}: ${c.recall}`);
-    assert.ok(v.accuracy >= 0.8, `health top-1 ${v.accuracy}`);
-  } finally {
-    await rm(out, { recursive: true, force: true });
-  }
-});
+test(
+  'health model trained on fish-health reaches top-1 >= 0.80 on val',
+  { timeout: 900_000 },
+  async (t) => {
+    if (!hasDataset('fish-health'))
+      return t.skip(`no fish-health data under ${DATASETS_DIR} (set AQUAML_DATASETS_DIR)`);
+    const out = await mkdtemp(join(tmpdir(), 'aquaml-health-'));
+    try {
+      const r = await trainModel({
+        task: 'health',
+        dataDir: join(DATASETS_DIR, 'fish-health', 'train'),
+        valDir: join(DATASETS_DIR, 'fish-health', 'val'),
+        name: 'health',
+        version: 'test',
+        outDir: join(out, 'health'),
+        cacheDir: resolve('data/embed-cache'),
+        storeDir: resolve('data/store'),
+      });
+      const v = r.manifest.metrics.val;
+      t.diagnostic(
+        `health val top-1 ${v.accuracy} macro-F1 ${v.macro_f1} ECE ${v.ece} (head ${r.manifest.head.kind})`,
+      );
+      for (const [l, c] of Object.entries(r.manifest.metrics.per_class))
+        t.diagnostic(`  recall ${l}: ${c.recall}`);
+      assert.ok(v.accuracy >= 0.8, `health top-1 ${v.accuracy}`);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  },
+);

@@ -24,21 +24,32 @@ function nonfishDir(): string | undefined {
   }
 }
 
-test('shipped species model meets the accuracy, calibration and open-set bars', { timeout: 900_000 }, async (t) => {
-  if (!hasDataset('fish-species')) return t.skip(`no fish-species data under ${DATASETS_DIR} (set AQUAML_DATASETS_DIR)`);
-  const pool = new BackbonePool(resolve('data/store'));
-  try {
-    const clf = await loadModel(MODEL, pool);
-    const ood = nonfishDir();
-    if (!ood) t.diagnostic('non-fish set unavailable (apt-get download failed): open-set bar not checked');
-    const ev = await evaluateModel(clf, join(DATASETS_DIR, 'fish-species', 'val'), { oodDir: ood });
-    t.diagnostic(formatEvaluation(ev, 'species val'));
-    assert.ok(ev.accuracy >= 0.88, `top-1 ${ev.accuracy}`);
-    assert.ok(ev.macro_f1 >= 0.83, `macro-F1 ${ev.macro_f1}`);
-    assert.ok(ev.ece <= 0.05, `ECE ${ev.ece}`);
-    assert.ok(ev.unknown_rate <= 0.1, `fish unknown rate ${ev.unknown_rate}`);
-    if (ev.ood) assert.ok(ev.ood.unknown_rate >= 0.9, `non-fish unknown rate ${ev.ood.unknown_rate}`);
-  } finally {
-    await pool.close();
-  }
-});
+test(
+  'shipped species model meets the accuracy, calibration and open-set bars',
+  { timeout: 900_000 },
+  async (t) => {
+    if (!hasDataset('fish-species'))
+      return t.skip(`no fish-species data under ${DATASETS_DIR} (set AQUAML_DATASETS_DIR)`);
+    const pool = new BackbonePool(resolve('data/store'));
+    try {
+      const clf = await loadModel(MODEL, pool);
+      const ood = nonfishDir();
+      if (!ood)
+        t.diagnostic(
+          'non-fish set unavailable (apt-get download failed): open-set bar not checked',
+        );
+      const ev = await evaluateModel(clf, join(DATASETS_DIR, 'fish-species', 'val'), {
+        oodDir: ood,
+      });
+      t.diagnostic(formatEvaluation(ev, 'species val'));
+      assert.ok(ev.accuracy >= 0.88, `top-1 ${ev.accuracy}`);
+      assert.ok(ev.macro_f1 >= 0.83, `macro-F1 ${ev.macro_f1}`);
+      assert.ok(ev.ece <= 0.05, `ECE ${ev.ece}`);
+      assert.ok(ev.unknown_rate <= 0.1, `fish unknown rate ${ev.unknown_rate}`);
+      if (ev.ood)
+        assert.ok(ev.ood.unknown_rate >= 0.9, `non-fish unknown rate ${ev.ood.unknown_rate}`);
+    } finally {
+      await pool.close();
+    }
+  },
+);

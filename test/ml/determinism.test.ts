@@ -18,7 +18,10 @@ test('training is deterministic and the artefact loads and classifies', async ()
     for (const [c, label] of ['reds', 'blues'].entries())
       for (let i = 0; i < 8; i++) {
         await mkdir(join(root, 'data', label), { recursive: true });
-        await writeFile(join(root, 'data', label, `img${i}.png`), await syntheticImage(100 * c + i + 1));
+        await writeFile(
+          join(root, 'data', label, `img${i}.png`),
+          await syntheticImage(100 * c + i + 1),
+        );
       }
     const common = {
       task: 'species' as const,
@@ -34,8 +37,18 @@ test('training is deterministic and the artefact loads and classifies', async ()
     const a = await trainModel({ ...common, outDir: join(root, 'a') });
     const b = await trainModel({ ...common, outDir: join(root, 'b') });
     assert.equal(b.manifest.training.n_train + b.manifest.training.n_val, 16);
-    for (const f of ['head.bin', 'prototypes.bin', 'manifest.json', 'MODEL_CARD.md', 'confusion.svg'])
-      assert.deepEqual(await readFile(join(root, 'a', f)), await readFile(join(root, 'b', f)), `${f} differs`);
+    for (const f of [
+      'head.bin',
+      'prototypes.bin',
+      'manifest.json',
+      'MODEL_CARD.md',
+      'confusion.svg',
+    ])
+      assert.deepEqual(
+        await readFile(join(root, 'a', f)),
+        await readFile(join(root, 'b', f)),
+        `${f} differs`,
+      );
 
     const clf = await loadModel(join(root, 'a'), pool);
     const x = await preprocess(await syntheticImage(1), clf.preprocessing);

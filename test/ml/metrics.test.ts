@@ -37,7 +37,14 @@ test('accuracy, per-class, macro-F1, confusion and coverage on a hand-checked ca
 });
 
 test('a class unknown to the model counts as a miss', () => {
-  const m = computeMetrics([0, -1], [[0.9, 0.05, 0.05], [0.9, 0.05, 0.05]], labels);
+  const m = computeMetrics(
+    [0, -1],
+    [
+      [0.9, 0.05, 0.05],
+      [0.9, 0.05, 0.05],
+    ],
+    labels,
+  );
   assert.equal(m.accuracy, 0.5);
   assert.equal(m.confusion_matrix.length, 4);
   assert.deepEqual(m.confusion_matrix[3], [1, 0, 0]);
@@ -47,7 +54,11 @@ test('a class unknown to the model counts as a miss', () => {
 test('ECE: perfectly calibrated bins give 0, overconfident ones their gap', () => {
   assert.equal(expectedCalibrationError([0.5, 0.5], [true, false]), 0);
   // Four predictions at 0.95 confidence, half right: gap 0.45.
-  assert.ok(Math.abs(expectedCalibrationError([0.95, 0.95, 0.95, 0.95], [true, false, true, false]) - 0.45) < 1e-12);
+  assert.ok(
+    Math.abs(
+      expectedCalibrationError([0.95, 0.95, 0.95, 0.95], [true, false, true, false]) - 0.45,
+    ) < 1e-12,
+  );
 });
 
 test('AUROC: separable, reversed, tied', () => {

@@ -61,12 +61,21 @@ test('valid JPEG, PNG and WebP give NHWC float32 in [0, 1]', async () => {
 });
 
 test('alpha is flattened onto black and greyscale becomes RGB', async () => {
-  const rgba = await sharp({ create: { width: 20, height: 20, channels: 4, background: { r: 255, g: 255, b: 255, alpha: 0 } } })
+  const rgba = await sharp({
+    create: {
+      width: 20,
+      height: 20,
+      channels: 4,
+      background: { r: 255, g: 255, b: 255, alpha: 0 },
+    },
+  })
     .png()
     .toBuffer();
   const x = await preprocess(rgba, spec);
   assert.ok(x.every((v) => v === 0));
-  const grey = await sharp({ create: { width: 20, height: 20, channels: 3, background: { r: 128, g: 128, b: 128 } } })
+  const grey = await sharp({
+    create: { width: 20, height: 20, channels: 3, background: { r: 128, g: 128, b: 128 } },
+  })
     .greyscale()
     .png()
     .toBuffer();
@@ -78,7 +87,9 @@ test('alpha is flattened onto black and greyscale becomes RGB', async () => {
 test('EXIF orientation is applied before resizing', async () => {
   // 40x20 landscape stored with orientation 6 (rotate 90°) is shown as a 20x40 portrait:
   // letterboxed into a square, its left and right columns are padding (black).
-  const white = await sharp({ create: { width: 40, height: 20, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+  const white = await sharp({
+    create: { width: 40, height: 20, channels: 3, background: { r: 255, g: 255, b: 255 } },
+  })
     .jpeg()
     .withMetadata({ orientation: 6 })
     .toBuffer();
@@ -95,7 +106,13 @@ test('text named .jpg → unsupported_format (415)', () =>
   rejects(Buffer.from('this is not a picture, just text\n'.repeat(10)), 'unsupported_format', 415));
 
 test('SVG is refused → unsupported_format (415)', () =>
-  rejects(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'), 'unsupported_format', 415));
+  rejects(
+    Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>',
+    ),
+    'unsupported_format',
+    415,
+  ));
 
 test('20000x20000 PNG is refused from its header → too_many_pixels (413), quickly', async () => {
   const bomb = bombPng();
@@ -104,7 +121,8 @@ test('20000x20000 PNG is refused from its header → too_many_pixels (413), quic
   assert.ok(performance.now() - t0 < 1000, 'must not decode the pixels');
 });
 
-test('30 MB upload → too_large (413)', () => rejects(Buffer.alloc(30 * 1024 * 1024, 1), 'too_large', 413));
+test('30 MB upload → too_large (413)', () =>
+  rejects(Buffer.alloc(30 * 1024 * 1024, 1), 'too_large', 413));
 
 test('truncated JPEG and PNG → corrupt (400)', async () => {
   const png = await syntheticImage(5, 300, 200);
@@ -121,7 +139,9 @@ test('corrupt pixel data → corrupt (400)', async () => {
 });
 
 test('decoding runs off the event loop', async () => {
-  const big = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: { r: 10, g: 90, b: 200 } } })
+  const big = await sharp({
+    create: { width: 3000, height: 2000, channels: 3, background: { r: 10, g: 90, b: 200 } },
+  })
     .jpeg()
     .toBuffer();
   let ticks = 0;

@@ -25,7 +25,7 @@ export interface TaskDefaults {
 }
 
 const hyper: TaskDefaults['hyper'] = {
-  l2Grid: [0.003, 0.01],
+  l2Grid: [0.01],
   maxIter: 60,
   mlp: { hidden: 32, l2: 1e-3, lr: 2e-3, epochs: 8, patience: 3, batchSize: 64 },
   prototypesPerClass: 16,
@@ -34,7 +34,12 @@ const hyper: TaskDefaults['hyper'] = {
 };
 
 export const DEFAULTS: Record<'species' | 'health', TaskDefaults> = {
-  species: { backbone: 'mnv2-140-160-b16', taps: ['b12_expand', 'b13_expand', 'b16_out'], flipTta: false, hyper },
+  species: {
+    backbone: 'mnv2-140-160-b16',
+    taps: ['b12_expand', 'b13_expand', 'b16_out'],
+    flipTta: false,
+    hyper,
+  },
   health: {
     backbone: 'mnv2-140-224',
     taps: ['b13_expand', 'b16_out', 'embedding'],

@@ -104,7 +104,8 @@ export function fitHeads(
     );
   }
   // Calibrated candidates (ECE <= 0.05 after temperature scaling) first, then accuracy + macro-F1.
-  const key = (c: HeadCandidate): number => c.val_accuracy + c.val_macro_f1 + (c.val_ece <= 0.05 ? 10 : 0);
+  const key = (c: HeadCandidate): number =>
+    c.val_accuracy + c.val_macro_f1 + (c.val_ece <= 0.05 ? 10 : 0);
   const best = cands.reduce((a, b) =>
     key(b) > key(a) + 1e-9 || (Math.abs(key(b) - key(a)) <= 1e-9 && b.val_nll < a.val_nll) ? b : a,
   );
