@@ -48,6 +48,13 @@ export interface AppConfig {
     maxQueueSize: number;
     cacheEntries: number;
     cacheTtlSeconds: number;
+    /** PSI above which a model version's recent inputs count as drifted (an alert is raised). */
+    /** Batches up to this size are answered at once; larger ones become a task. */
+    syncBatchMax: number;
+    maxBatchImages: number;
+    driftPsiThreshold: number;
+    driftMinSamples: number;
+    driftIntervalMs: number;
   };
   queue: {
     lockDurationMs: number;
@@ -131,6 +138,16 @@ class Reader {
     if (v === undefined) return fallback;
     if (!/^-?\d+$/.test(v)) throw new ConfigError(name, `expected a whole number, got "${v}"`);
     const n = Number(v);
+    if (n < min || n > max)
+      throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+    return n;
+  }
+
+  number(name: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new ConfigError(name, `expected a number, got "${v}"`);
     if (n < min || n > max)
       throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
     return n;
@@ -279,6 +296,11 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
       maxQueueSize: r.int('AQUAML_MAX_QUEUE_SIZE', 512, 1, 100_000),
       cacheEntries: r.int('AQUAML_PREDICTION_CACHE_ENTRIES', 10_000, 1, 10_000_000),
       cacheTtlSeconds: r.int('AQUAML_PREDICTION_CACHE_TTL_SECONDS', 3600, 1, 30 * 86_400),
+      syncBatchMax: r.int('AQUAML_SYNC_BATCH_MAX', 32, 0, 10_000),
+      maxBatchImages: r.int('AQUAML_MAX_BATCH_IMAGES', 2_000, 1, 1_000_000),
+      driftPsiThreshold: r.number('AQUAML_DRIFT_PSI_THRESHOLD', 0.25, 0.01, 10),
+      driftMinSamples: r.int('AQUAML_DRIFT_MIN_SAMPLES', 200, 10, 1_000_000),
+      driftIntervalMs: r.int('AQUAML_DRIFT_INTERVAL_MS', 60_000, 1_000, 86_400_000),
     },
     uploads: {
       maxBytes: r.int('AQUAML_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

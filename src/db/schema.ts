@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
+  customType,
   boolean,
   doublePrecision,
   index,
@@ -14,6 +15,11 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (v) => (Buffer.isBuffer(v) ? v : Buffer.from(v)),
+});
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const id = () =>
@@ -262,4 +268,42 @@ export const auditLogs = pgTable(
     index('audit_logs_created_idx').on(t.createdAt),
     index('audit_logs_action_idx').on(t.action, t.createdAt),
   ],
+);
+
+export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+
+/** Something an operator should look at: model drift, accuracy drops, later water quality. */
+export const alerts = pgTable(
+  'alerts',
+  {
+    id: id(),
+    createdAt: createdAt(),
+    kind: text('kind').notNull(),
+    severity: text('severity').$type<AlertSeverity>().notNull(),
+    /** What raised it, e.g. `model:species@2`. */
+    source: text('source').notNull(),
+    message: text('message').notNull(),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true }),
+    acknowledgedBy: uuid('acknowledged_by').references(() => users.id, { onDelete: 'set null' }),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+  },
+  (t) => [index('alerts_created_idx').on(t.createdAt), index('alerts_source_idx').on(t.source, t.kind)],
+);
+
+/** Images uploaded for async and batch inference, kept until their task is purged. */
+export const taskFiles = pgTable(
+  'task_files',
+  {
+    id: id(),
+    taskId: uuid('task_id')
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    filename: text('filename').notNull(),
+    data: bytea('data').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('task_files_task_position_key').on(t.taskId, t.position)],
 );

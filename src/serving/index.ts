@@ -6,15 +6,18 @@ import { RedisCache } from '../infra/cache/redis.ts';
 import { connectRedis } from '../infra/redis.ts';
 import type { ModelStore } from '../infra/store/types.ts';
 import type { Logger } from '../logger.ts';
+import type { AuditLog } from '../modules/audit/service.ts';
 import { MODELS_CHANGED, type ModelRegistry } from '../modules/models/registry.ts';
 import { PredictionQueries } from '../modules/predictions/queries.ts';
 import { ClassificationService } from '../modules/predictions/service.ts';
 import { PredictionWriter } from '../modules/predictions/writer.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { DriftMonitor } from './drift-monitor.ts';
 import { InferenceEngine } from './engine/engine.ts';
 import { TrafficRouter } from './router.ts';
 import { ModelRuntime } from './runtime.ts';
 import { ServingStats } from './stats.ts';
+import { TrafficService } from './traffic.ts';
 
 export interface Serving {
   readonly runtime: ModelRuntime;
@@ -23,6 +26,8 @@ export interface Serving {
   readonly writer: PredictionWriter;
   readonly queries: PredictionQueries;
   readonly stats: ServingStats;
+  readonly traffic: TrafficService;
+  readonly drift: DriftMonitor;
   readonly cacheKind: 'memory' | 'redis';
   /** Loads the served versions and follows model changes announced on the bus. */
   start(): Promise<void>;
@@ -37,11 +42,12 @@ export interface ServingDeps {
   store: ModelStore;
   registry: ModelRegistry;
   metrics: Metrics;
+  audit: AuditLog;
   logger: Logger;
 }
 
 export function createServing(deps: ServingDeps): Serving {
-  const { config, db, bus, store, registry, metrics, logger } = deps;
+  const { config, db, bus, store, registry, metrics, audit, logger } = deps;
   const s = config.serving;
   const engine = new InferenceEngine(
     { storeDir: config.models.storeDir, intraOpThreads: config.models.backboneThreads },
@@ -75,6 +81,12 @@ export function createServing(deps: ServingDeps): Serving {
       limits: { maxBytes: config.uploads.maxBytes, maxPixels: config.uploads.maxPixels },
     },
   );
+  const traffic = new TrafficService(db, registry, audit, bus);
+  const drift = new DriftMonitor(db, runtime, stats, bus, metrics, logger, {
+    threshold: s.driftPsiThreshold,
+    minSamples: s.driftMinSamples,
+    cooldownMs: 3_600_000,
+  });
   let unsubscribe: (() => void) | undefined;
 
   return {
@@ -84,6 +96,8 @@ export function createServing(deps: ServingDeps): Serving {
     writer,
     queries,
     stats,
+    traffic,
+    drift,
     cacheKind: cache.kind,
     async start() {
       unsubscribe = await bus.subscribe<{ name: string }>(MODELS_CHANGED, async ({ name }) => {
@@ -91,9 +105,11 @@ export function createServing(deps: ServingDeps): Serving {
         await runtime.preload(name);
       });
       await runtime.preload();
+      drift.start(s.driftIntervalMs);
     },
     async stop() {
       unsubscribe?.();
+      drift.stop();
       await runtime.stop();
       await writer.flush();
       redis?.disconnect();

@@ -4,19 +4,10 @@ import type { AppContext } from '../../context.ts';
 import { badRequest, notFound } from '../../http/errors.ts';
 import { principalOf } from '../../http/plugins/auth.ts';
 import { errors, page, PageQuery } from '../../http/schemas.ts';
-import { readUpload } from '../../http/upload.ts';
+import { ClassifyQuery, classifyUpload } from './classify-request.ts';
 import { inferenceToHttp } from './errors.ts';
 import { type HistoryFilter, toStoredPrediction } from './queries.ts';
 import { ClassifyMultipartDoc, ClassifyResultSchema, StoredPredictionSchema } from './schema.ts';
-
-const ID_TEXT = /^[\w.:-]{1,100}$/;
-
-function optionalId(value: string | undefined, field: string): string | null {
-  if (value === undefined || value === '') return null;
-  if (!ID_TEXT.test(value))
-    throw badRequest(`${field} must be 1-100 letters, digits, _ . : -`, `body.${field}`);
-  return value;
-}
 
 const Filters = Type.Object({
   species: Type.Optional(Type.String({ maxLength: 100 })),
@@ -72,37 +63,11 @@ export const predictionRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = 
           'Classify a fish image: species, health (when a health model is registered), top-k',
         description:
           'multipart/form-data with the image in "file". Unknown fish or non-fish images come back with status "unknown" and the candidates listed. The prediction is stored.',
-        querystring: Type.Object({
-          model: Type.Optional(
-            Type.String({ maxLength: 80, description: 'name, name@version or name@alias' }),
-          ),
-          top_k: Type.Integer({ minimum: 1, maximum: 50, default: 5 }),
-          health: Type.Boolean({ default: true }),
-        }),
+        querystring: ClassifyQuery,
         response: { 200: ClassifyResultSchema, ...errors(400, 401, 403, 404, 413, 415, 429, 503) },
       },
     },
-    async (request) => {
-      const principal = principalOf(request);
-      const { files, fields } = await readUpload(request, { fileField: 'file', maxFiles: 1 });
-      return serving.classifier
-        .classify({
-          image: files[0]!.data,
-          model: request.query.model,
-          unitId: optionalId(fields.unit_id, 'unit_id'),
-          deviceId: optionalId(
-            fields.device_id ?? (request.headers['x-device-id'] as string | undefined),
-            'device_id',
-          ),
-          userId: principal.userId,
-          apiKeyId: principal.apiKeyId,
-          callerId: principal.id,
-          source: 'api',
-          topK: request.query.top_k,
-          health: request.query.health,
-        })
-        .catch(inferenceToHttp);
-    },
+    async (request) => classifyUpload(ctx, request, request.query, 'api'),
   );
 
   app.get(

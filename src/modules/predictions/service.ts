@@ -1,6 +1,11 @@
 import { randomUUID, webcrypto } from 'node:crypto';
 import type { Prediction } from '../../ml/classifier.ts';
-import { type DecodeLimits, decodeRgb, type PreprocessSpec } from '../../ml/preprocess.ts';
+import {
+  type DecodeLimits,
+  decodeRgb,
+  ImageInputError,
+  type PreprocessSpec,
+} from '../../ml/preprocess.ts';
 import type { KeyValueCache } from '../../infra/cache/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -24,6 +29,8 @@ export interface ClassifyInput {
   topK?: number;
   /** Also run the health model when one is registered (default true). */
   health?: boolean;
+  /** A fixed id (task runs derive it, so a retried run stores each prediction once). */
+  predictionId?: string;
 }
 
 export interface HealthAssessment {
@@ -184,15 +191,19 @@ export class ClassificationService {
     const { primary } = decision;
     const stats = this.stats.of(primary.name, primary.version);
     const labels = { model: primary.name, version: String(primary.version) };
-    stats.requests += 1;
     let out;
     try {
       out = await this.infer(primary, input.image, sha);
     } catch (err) {
-      stats.errors += 1;
-      this.metrics.predictions.inc({ ...labels, status: 'error' });
+      // A bad image is the client's mistake, not a failure of the model version.
+      if (!(err instanceof ImageInputError)) {
+        stats.requests += 1;
+        stats.errors += 1;
+        this.metrics.predictions.inc({ ...labels, status: 'error' });
+      }
       throw err;
     }
+    stats.requests += 1;
     const healthPromise = health
       ? this.infer(health, input.image, sha, out.decoded).catch((err: unknown) => {
           this.logger.warn({ err }, 'health model failed; answering without health');
@@ -200,7 +211,7 @@ export class ClassificationService {
         })
       : undefined;
     const p = out.prediction;
-    const id = randomUUID();
+    const id = input.predictionId ?? randomUUID();
     const info = out.model.manifest.label_info?.[p.label];
     const k = Math.max(1, Math.min(input.topK ?? 5, p.top_k.length));
     const healthOut = healthPromise ? await healthPromise : undefined;
