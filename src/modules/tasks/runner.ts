@@ -141,7 +141,11 @@ export class TaskRunner {
       .from(tasks)
       .where(and(inArray(tasks.state, [...UNFINISHED]), inArray(tasks.type, types)))
       .orderBy(tasks.createdAt);
-    for (const r of rows) await this.queue.add(r.type, r.id, { attempts: r.maxAttempts });
+    for (const r of rows) {
+      await this.queue
+        .add(r.type, r.id, { attempts: r.maxAttempts })
+        .catch((err: unknown) => this.logger.error({ err, task: r.id }, 'task not re-queued'));
+    }
     if (rows.length) this.logger.info({ count: rows.length }, 'unfinished tasks re-queued');
     return rows.length;
   }
