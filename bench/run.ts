@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 const SUITES: Record<string, string> = {
   platform: 'platform.ts',
+  inference: 'inference.ts',
 };
 
 const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));

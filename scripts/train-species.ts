@@ -13,7 +13,7 @@ const opt = (name: string): string | undefined => {
 };
 const backbone = opt('--backbone');
 const taps = opt('--taps')?.split(',');
-const version = opt('--version') ?? '1';
+const version = Number(opt('--version') ?? '1');
 const flipTta = args.includes('--flip-tta')
   ? args.splice(args.indexOf('--flip-tta'), 1) && true
   : undefined;

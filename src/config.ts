@@ -46,6 +46,8 @@ export interface AppConfig {
     maxQueueDelayMs?: number;
     /** Requests waiting per model version beyond this get 503 + Retry-After. */
     maxQueueSize: number;
+    /** Answer repeated images (same bytes, same model version) from a cache. */
+    cacheEnabled: boolean;
     cacheEntries: number;
     cacheTtlSeconds: number;
     /** PSI above which a model version's recent inputs count as drifted (an alert is raised). */
@@ -294,6 +296,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
           ? undefined
           : r.int('AQUAML_MAX_QUEUE_DELAY_MS', 2, 0, 1000),
       maxQueueSize: r.int('AQUAML_MAX_QUEUE_SIZE', 512, 1, 100_000),
+      cacheEnabled: r.bool('AQUAML_PREDICTION_CACHE', true),
       cacheEntries: r.int('AQUAML_PREDICTION_CACHE_ENTRIES', 10_000, 1, 10_000_000),
       cacheTtlSeconds: r.int('AQUAML_PREDICTION_CACHE_TTL_SECONDS', 3600, 1, 30 * 86_400),
       syncBatchMax: r.int('AQUAML_SYNC_BATCH_MAX', 32, 0, 10_000),

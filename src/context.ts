@@ -20,6 +20,7 @@ import { Authenticator } from './modules/auth/authenticator.ts';
 import { AuthService } from './modules/auth/service.ts';
 import { AccessTokens } from './modules/auth/tokens.ts';
 import { HealthRegistry } from './modules/health/registry.ts';
+import { PREDICT_TASK, predictTaskHandler } from './modules/inference/predict-task.ts';
 import { ModelRegistry } from './modules/models/registry.ts';
 import { seedSpecies } from './modules/species/seed.ts';
 import { SpeciesService } from './modules/species/service.ts';
@@ -164,7 +165,7 @@ export async function createContext(
     if (options.migrate !== false) await ensureAdmin(config, users, audit, logger);
 
     const metrics = new Metrics();
-    const serving = createServing({ config, db, bus, store, registry, metrics, logger });
+    const serving = createServing({ config, db, bus, store, registry, metrics, audit, logger });
     stops.push(() => serving.stop());
     const modelsLoaded = health.waitFor('models');
     let servingStarted: Promise<void> | undefined;
@@ -179,6 +180,7 @@ export async function createContext(
       shutdownTimeoutMs: config.queue.shutdownTimeoutMs,
     });
     taskRunner.register(PURGE_TASK, purgeHandler(db));
+    taskRunner.register(PREDICT_TASK, predictTaskHandler(db, () => serving.classifier));
     for (const [type, handler] of Object.entries(options.taskHandlers ?? {})) {
       taskRunner.register(type, handler);
     }

@@ -4,7 +4,9 @@ import { DirLockedError } from '../db/dir-lock.ts';
 import { VERSION } from '../context.ts';
 import { CliError } from './errors.ts';
 import { registerMigrateCommand } from './migrate.ts';
+import { registerEvaluateCommand } from './evaluate.ts';
 import { registerModelsCommand } from './models.ts';
+import { registerTrainCommand } from './train.ts';
 import { registerServeCommands } from './serve.ts';
 import { registerUsersCommand } from './users.ts';
 
@@ -19,6 +21,8 @@ registerServeCommands(program);
 registerMigrateCommand(program);
 registerUsersCommand(program);
 registerModelsCommand(program);
+registerTrainCommand(program);
+registerEvaluateCommand(program);
 
 try {
   await program.parseAsync(process.argv);

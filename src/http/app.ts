@@ -18,6 +18,8 @@ import { authRoutes } from '../modules/auth/routes.ts';
 import { healthRoutes } from '../modules/health/routes.ts';
 import { kserveRoutes } from '../modules/kserve/routes.ts';
 import { modelRoutes } from '../modules/models/routes.ts';
+import { modelServingRoutes } from '../modules/models/serving-routes.ts';
+import { inferenceRoutes } from '../modules/inference/routes.ts';
 import { predictionRoutes } from '../modules/predictions/routes.ts';
 import { speciesRoutes } from '../modules/species/routes.ts';
 import { taskRoutes } from '../modules/tasks/routes.ts';
@@ -169,7 +171,9 @@ async function buildTypedApp(ctx: AppContext) {
       await api.register(apiKeyRoutes, { ctx, prefix: '/api-keys' });
       await api.register(speciesRoutes, { ctx, prefix: '/species' });
       await api.register(modelRoutes, { ctx, prefix: '/models' });
+      await api.register(modelServingRoutes, { ctx, prefix: '/models' });
       await api.register(predictionRoutes, { ctx, prefix: '/predictions' });
+      await api.register(inferenceRoutes, { ctx, prefix: '/ml' });
       await api.register(taskRoutes, { ctx, prefix: '/tasks' });
     },
     { prefix: '/api/v1' },

@@ -28,7 +28,7 @@ export interface Serving {
   readonly stats: ServingStats;
   readonly traffic: TrafficService;
   readonly drift: DriftMonitor;
-  readonly cacheKind: 'memory' | 'redis';
+  readonly cacheKind: 'memory' | 'redis' | 'off';
   /** Loads the served versions and follows model changes announced on the bus. */
   start(): Promise<void>;
   /** Drains the batchers, stores buffered predictions, stops the inference thread. */
@@ -60,10 +60,12 @@ export function createServing(deps: ServingDeps): Serving {
     maxQueueDelayMs: s.maxQueueDelayMs,
     maxQueueSize: s.maxQueueSize,
   });
-  const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
-  const cache = redis
-    ? new RedisCache<never>(redis, `${config.redisPrefix}:pred:`, s.cacheTtlSeconds)
-    : new MemoryCache<never>(s.cacheEntries, s.cacheTtlSeconds * 1000);
+  const redis = s.cacheEnabled && config.redisUrl ? connectRedis(config.redisUrl) : undefined;
+  const cache = !s.cacheEnabled
+    ? undefined
+    : redis
+      ? new RedisCache<never>(redis, `${config.redisPrefix}:pred:`, s.cacheTtlSeconds)
+      : new MemoryCache<never>(s.cacheEntries, s.cacheTtlSeconds * 1000);
   const writer = new PredictionWriter(db, logger);
   const queries = new PredictionQueries(db);
   const classifier = new ClassificationService(
@@ -98,7 +100,7 @@ export function createServing(deps: ServingDeps): Serving {
     stats,
     traffic,
     drift,
-    cacheKind: cache.kind,
+    cacheKind: cache?.kind ?? 'off',
     async start() {
       unsubscribe = await bus.subscribe<{ name: string }>(MODELS_CHANGED, async ({ name }) => {
         router.invalidate(name);

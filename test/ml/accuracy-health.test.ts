@@ -23,7 +23,7 @@ test(
         dataDir: join(DATASETS_DIR, 'fish-health', 'train'),
         valDir: join(DATASETS_DIR, 'fish-health', 'val'),
         name: 'health',
-        version: 'test',
+        version: 1,
         outDir: join(out, 'health'),
         cacheDir: resolve('data/embed-cache'),
         storeDir: resolve('data/store'),

@@ -27,7 +27,7 @@ test('training is deterministic and the artefact loads and classifies', async ()
       task: 'species' as const,
       dataDir: join(root, 'data'),
       name: 'tiny',
-      version: '1',
+      version: 1,
       backbone: 'mnv2-100-96-b16',
       taps: ['b13_expand', 'b16_out'],
       cacheDir: join(root, 'cache'),

@@ -46,6 +46,8 @@ export async function startTestApp(
     role?: ProcessRole;
     /** More context options: task handlers, whether to run tasks. */
     context?: Omit<CreateContextOptions, 'role'>;
+    /** Load the served models (starts the inference thread), as the serve role does. */
+    serving?: boolean;
   } = {},
 ): Promise<TestApp> {
   const dataDir = options.dataDir ?? freshDataDir();

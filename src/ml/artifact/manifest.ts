@@ -15,7 +15,7 @@ export interface TensorRef {
 export interface Manifest {
   format: typeof MANIFEST_FORMAT;
   name: string;
-  version: string;
+  version: number;
   task: 'species' | 'health';
   labels: string[];
   /** Per-label display data, e.g. `{ scientific_name }` for species. */

@@ -32,7 +32,7 @@ export interface TrainOptions {
   dataDir: string;
   valDir?: string;
   name: string;
-  version: string;
+  version: number;
   backbone?: string;
   taps?: string[];
   seed?: number;

@@ -120,7 +120,13 @@ export class ModelRegistry {
     return row;
   }
 
-  private async nextVersion(name: string): Promise<number> {
+  /** The version number the next registration of `name` would get. */
+  async nextVersion(name: string): Promise<number> {
+    try {
+      assertModelName(name);
+    } catch (err) {
+      throw new RegistryError((err as Error).message);
+    }
     const [{ v }] = await this.db
       .select({ v: max(models.version) })
       .from(models)

@@ -100,7 +100,7 @@ export class ClassificationService {
     private readonly runtime: ModelRuntime,
     private readonly router: TrafficRouter,
     private readonly registry: ModelRegistry,
-    private readonly cache: KeyValueCache<CachedPrediction>,
+    private readonly cache: KeyValueCache<CachedPrediction> | undefined,
     private readonly writer: PredictionWriter,
     private readonly stats: ServingStats,
     private readonly metrics: Metrics,
@@ -140,7 +140,7 @@ export class ClassificationService {
   ): Promise<InferOutcome> {
     const model = await this.runtime.get(ref);
     const cacheKey = `${sha}:${model.key}`;
-    const hit = await this.cache.get(cacheKey);
+    const hit = await this.cache?.get(cacheKey);
     const stats = this.stats.of(ref.name, ref.version);
     if (hit) {
       this.metrics.cache.inc({ result: 'hit' });
@@ -155,7 +155,7 @@ export class ClassificationService {
         batchSize: 0,
       };
     }
-    this.metrics.cache.inc({ result: 'miss' });
+    if (this.cache) this.metrics.cache.inc({ result: 'miss' });
     const started = performance.now();
     const spec = model.manifest.preprocessing;
     // Pixels decoded for another model with the same preprocessing are reused, not decoded again.
@@ -167,7 +167,7 @@ export class ClassificationService {
     // The engine takes ownership of the buffer it gets; keep a copy for a second model.
     const decoded: Decoded = { spec, rgb: Buffer.from(input) };
     const result = await model.batcher.submit(input);
-    void this.cache.set(cacheKey, { prediction: result.prediction });
+    void this.cache?.set(cacheKey, { prediction: result.prediction });
     return {
       prediction: result.prediction,
       model,

@@ -1,6 +1,6 @@
 import { and, count, desc, eq, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
-import { tasks, type TaskState } from '../../db/schema.ts';
+import { taskFiles, tasks, type TaskState } from '../../db/schema.ts';
 import type { EventBus } from '../../infra/bus/types.ts';
 import { DEFAULT_ATTEMPTS, type JobQueue } from '../../infra/queue/types.ts';
 import type { Logger } from '../../logger.ts';
@@ -17,6 +17,8 @@ export interface NewTask {
   attempts?: number;
   /** Lower runs first, as in BullMQ (0 = default). */
   priority?: number;
+  /** Input files (images for batch inference), stored with the task before it is queued. */
+  files?: { filename: string; data: Buffer }[];
 }
 
 export interface TaskFilter {
@@ -64,11 +66,25 @@ export class TaskService {
   async create(input: NewTask): Promise<TaskRow> {
     if (!this.runner.has(input.type)) throw new UnknownTaskTypeError(input.type);
     const maxAttempts = Math.min(20, Math.max(1, Math.floor(input.attempts ?? DEFAULT_ATTEMPTS)));
-    const [row] = await this.db
-      .insert(tasks)
-      .values({ type: input.type, payload: input.payload, userId: input.userId, maxAttempts })
-      .returning();
-    const task = row!;
+    // The task and its files are written together, so a worker never sees a task without its input.
+    const task = await this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(tasks)
+        .values({ type: input.type, payload: input.payload, userId: input.userId, maxAttempts })
+        .returning();
+      const files = input.files ?? [];
+      for (let i = 0; i < files.length; i += 50) {
+        await tx.insert(taskFiles).values(
+          files.slice(i, i + 50).map((f, j) => ({
+            taskId: row!.id,
+            position: i + j,
+            filename: f.filename,
+            data: f.data,
+          })),
+        );
+      }
+      return row!;
+    });
     try {
       await this.queue.add(task.type, task.id, {
         attempts: maxAttempts,

@@ -1,0 +1,143 @@
+// Serving benchmark (issue 4): POST /api/v1/predictions/classify with real fish images at
+// concurrency 1, 8 and 32 (p50/p95/p99, throughput, errors), against the physical ceiling: the
+// served model's own backbone graph run straight through onnxruntime, batched, no HTTP, no decode.
+// Run: npm run bench -- inference   (BENCH_SECONDS per run, default 15; the prediction cache is off)
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type autocannon from 'autocannon';
+import * as ort from 'onnxruntime-node';
+import { ensureBackbone } from '../src/ml/backbone/build.ts';
+import { decodeRgb, toFloat } from '../src/ml/preprocess.ts';
+import type { Manifest } from '../src/ml/artifact/manifest.ts';
+import { load, printTable } from './support/load.ts';
+import { ROOT, startServer } from './support/server.ts';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 15);
+const threads = Number(process.env.AQUAML_INFERENCE_THREADS ?? 2);
+const datasets = process.env.AQUAML_DATASETS_DIR ?? join(ROOT, '..', 'shared', 'data');
+const valDir = join(datasets, 'fish-species', 'val');
+if (!existsSync(valDir)) {
+  console.log(`skipped: no fish images at ${valDir} (set AQUAML_DATASETS_DIR)`);
+  process.exit(0);
+}
+const images = readdirSync(valDir).flatMap((c) =>
+  readdirSync(join(valDir, c)).map((f) => ({ name: f, data: readFileSync(join(valDir, c, f)) })),
+);
+const manifest = JSON.parse(
+  readFileSync(join(ROOT, 'models', 'species', '1', 'manifest.json'), 'utf8'),
+) as Manifest;
+console.log(
+  `model species@1: backbone ${manifest.backbone.id}, taps ${manifest.backbone.taps.join('+')}, flip_tta ${manifest.options.flip_tta}; ${images.length} val images; ORT intra-op threads ${threads}`,
+);
+
+const dataDir = mkdtempSync(join(tmpdir(), 'aquaml-bench-inf-'));
+try {
+  // 1. The ceiling: the same graph and outputs, batched, inputs already decoded.
+  const onnx = await ensureBackbone(join(dataDir, 'models'), manifest.backbone.id);
+  const session = await ort.InferenceSession.create(onnx, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+  const size = manifest.preprocessing.size;
+  const px = size * size * 3;
+  const decoded = await Promise.all(
+    images.slice(0, 64).map((i) => decodeRgb(i.data, manifest.preprocessing)),
+  );
+  const passes = manifest.options.flip_tta ? 2 : 1;
+  const ceiling: Record<number, number> = {};
+  for (const batch of [1, 8, 32]) {
+    const input = new Float32Array(batch * passes * px);
+    for (let i = 0; i < batch * passes; i++) toFloat(decoded[i % decoded.length]!, input, i * px);
+    const feeds = { input: new ort.Tensor('float32', input, [batch * passes, size, size, 3]) };
+    for (let i = 0; i < 3; i++) await session.run(feeds, manifest.backbone.taps);
+    let n = 0;
+    const start = performance.now();
+    while (performance.now() - start < Math.min(seconds, 8) * 1000) {
+      await session.run(feeds, manifest.backbone.taps);
+      n += batch;
+    }
+    ceiling[batch] = n / ((performance.now() - start) / 1000);
+  }
+  await session.release();
+  console.log(
+    `onnxruntime ceiling (no HTTP, no decode), images/s: batch 1 ${ceiling[1]!.toFixed(0)}, batch 8 ${ceiling[8]!.toFixed(0)}, batch 32 ${ceiling[32]!.toFixed(0)}`,
+  );
+
+  // 2. Through HTTP: a fresh server with the shipped model, cache off, rate limits out of the way.
+  const password = `Bench-${randomBytes(6).toString('hex')}`;
+  const server = await startServer(
+    {
+      AQUAML_DATA_DIR: dataDir,
+      AQUAML_PREDICTION_CACHE: 'false',
+      RATE_LIMIT_MAX: '10000000',
+      AQUAML_ADMIN_USERNAME: 'benchadmin',
+      AQUAML_ADMIN_EMAIL: 'bench@example.org',
+      AQUAML_ADMIN_PASSWORD: password,
+    },
+    { waitFor: '/ready' },
+  );
+  const login = await fetch(`${server.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'benchadmin', password }),
+  });
+  const { access_token } = (await login.json()) as { access_token: string };
+  const boundary = '----aquamlbench';
+  const bodies = images.map((img) =>
+    Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${img.name}"\r\nContent-Type: image/png\r\n\r\n`,
+      ),
+      img.data,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]),
+  );
+  let next = 0;
+  const rows = [];
+  for (const connections of [1, 8, 32]) {
+    // Warm-up at this concurrency, then the measured run.
+    const opts: autocannon.Options & { url: string } = {
+      url: `${server.url}/api/v1/predictions/classify?health=false`,
+      method: 'POST',
+      connections,
+      headers: {
+        authorization: `Bearer ${access_token}`,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+      },
+      requests: [
+        {
+          setupRequest: (req: autocannon.Request) => ({
+            ...req,
+            body: bodies[next++ % bodies.length],
+          }),
+        },
+      ],
+    };
+    await load('warm-up', { ...opts, duration: 2 });
+    rows.push(await load('POST /predictions/classify', { ...opts, duration: seconds }));
+  }
+  printTable(rows);
+  const c32 = rows[2]!;
+  console.log(
+    `throughput at concurrency 32 = ${((c32.rps / ceiling[32]!) * 100).toFixed(1)} % of the batch-32 ceiling (${c32.rps.toFixed(0)} / ${ceiling[32]!.toFixed(0)} img/s)`,
+  );
+  const stats = (await (
+    await fetch(`${server.url}/api/v1/models/stats`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    })
+  ).json()) as { items: { version: number; mean_batch_size: number | null; queue_ms: unknown }[] };
+  const s = stats.items.find((i) => i.version === 1);
+  console.log(
+    `server view: mean batch size ${s?.mean_batch_size?.toFixed(2)}, queue wait ${JSON.stringify(s?.queue_ms)}`,
+  );
+  console.log(
+    `server RSS after load: ${server.rssMb().toFixed(0)} MiB (load generator and server share the 2 cores)`,
+  );
+  await server.stop();
+} finally {
+  rmSync(dataDir, { recursive: true, force: true });
+}
