@@ -67,6 +67,11 @@ export interface AppConfig {
     shutdownTimeoutMs: number;
   };
   uploads: { maxBytes: number; maxPixels: number };
+  /**
+   * After SIGTERM the process reports not-ready and keeps serving this long before it stops
+   * accepting connections, so requests already on their way (and load balancers) catch up.
+   */
+  shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -305,6 +310,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
       driftMinSamples: r.int('AQUAML_DRIFT_MIN_SAMPLES', 200, 10, 1_000_000),
       driftIntervalMs: r.int('AQUAML_DRIFT_INTERVAL_MS', 60_000, 1_000, 86_400_000),
     },
+    shutdownGraceMs: r.int('AQUAML_SHUTDOWN_GRACE_MS', 1_000, 0, 300_000),
     uploads: {
       maxBytes: r.int('AQUAML_MAX_UPLOAD_BYTES', 20 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       maxPixels: r.int('AQUAML_MAX_IMAGE_PIXELS', 50_000_000, 1, 1_000_000_000),

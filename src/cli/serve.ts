@@ -54,6 +54,11 @@ async function run(role: ProcessRole, port?: string): Promise<void> {
     process.once('SIGINT', () => process.exit(1));
     process.once('SIGTERM', () => process.exit(1));
     try {
+      if (app) {
+        // Not ready from now on (load balancers stop sending); keep serving what is on its way.
+        ctx.health.waitFor('shutdown');
+        await new Promise((r) => setTimeout(r, config.shutdownGraceMs));
+      }
       await app?.close();
       await ctx.close();
       log.info('stopped');

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { test } from 'node:test';
-import { freshDataDir, PASSWORD, startTestApp, unique } from '../support/app.ts';
+import { isolatedDatabase, PASSWORD, startTestApp, unique } from '../support/app.ts';
 
 test('restarting keeps users and data, and AQUAML_ADMIN_* creates the first admin once', async () => {
-  const dataDir = freshDataDir();
+  const isolated = await isolatedDatabase();
+  const dataDir = isolated.dataDir;
   const admin = unique('boot');
   const overrides = {
+    ...isolated.overrides,
     AQUAML_ADMIN_USERNAME: admin,
     AQUAML_ADMIN_EMAIL: `${admin}@example.org`,
     AQUAML_ADMIN_PASSWORD: PASSWORD,
@@ -52,6 +53,6 @@ test('restarting keeps users and data, and AQUAML_ADMIN_* creates the first admi
       await second.close();
     }
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    await isolated.drop();
   }
 });

@@ -2,6 +2,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
 import { type AppConfig, loadConfig } from '../../src/config.ts';
 import {
   type AppContext,
@@ -125,5 +126,42 @@ export async function signedInUser(t: TestApp, role: Role = 'viewer'): Promise<T
     token: body.access_token,
     refreshToken: body.refresh_token,
     headers: { authorization: `Bearer ${body.access_token}` },
+  };
+}
+
+/**
+ * A database of its own for tests whose meaning depends on an empty database (the first admin):
+ * on PostgreSQL a new database next to DATABASE_URL's, dropped by `drop()`; embedded, a fresh folder.
+ */
+export async function isolatedDatabase(): Promise<{
+  overrides: Record<string, string>;
+  dataDir: string;
+  drop(): Promise<void>;
+}> {
+  const dataDir = freshDataDir();
+  const base = process.env.DATABASE_URL;
+  if (!base)
+    return {
+      overrides: {},
+      dataDir,
+      drop: async () => rmSync(dataDir, { recursive: true, force: true }),
+    };
+  const name = unique('aqt').toLowerCase();
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    overrides: { DATABASE_URL: url.toString() },
+    dataDir,
+    async drop() {
+      rmSync(dataDir, { recursive: true, force: true });
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
   };
 }
