@@ -36,6 +36,8 @@ export interface AppConfig {
     backboneThreads: number;
   };
   datasetsDir: string;
+  /** Folders the API may read training and evaluation data from (the datasets folder, and <data dir>/datasets). */
+  trainingDataRoots: string[];
   serving: {
     /** The model name /predictions/classify uses when the request names none. */
     defaultModel: string;
@@ -46,6 +48,9 @@ export interface AppConfig {
     maxQueueDelayMs?: number;
     /** Requests waiting per model version beyond this get 503 + Retry-After. */
     maxQueueSize: number;
+    /** Keep classified images (by content hash) so feedback can retrain models. */
+    keepImages: boolean;
+    imageRetentionDays: number;
     /** Answer repeated images (same bytes, same model version) from a cache. */
     cacheEnabled: boolean;
     cacheEntries: number;
@@ -283,6 +288,15 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
       rootDir,
       r.string('AQUAML_DATASETS_DIR', resolve(ROOT, '..', 'shared', 'data')),
     ),
+    trainingDataRoots: (
+      r.optional('AQUAML_TRAINING_DATA_ROOTS')?.split(',') ?? [
+        r.string('AQUAML_DATASETS_DIR', resolve(ROOT, '..', 'shared', 'data')),
+        resolve(dataDir, 'datasets'),
+      ]
+    )
+      .map((p) => p.trim())
+      .filter(Boolean)
+      .map((p) => resolve(rootDir, p)),
     queue: {
       lockDurationMs: r.int('QUEUE_LOCK_DURATION_MS', 30_000, 1_000, 3_600_000),
       concurrency: r.int('WORKER_CONCURRENCY', 1, 1, 64),
@@ -301,6 +315,8 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
           ? undefined
           : r.int('AQUAML_MAX_QUEUE_DELAY_MS', 2, 0, 1000),
       maxQueueSize: r.int('AQUAML_MAX_QUEUE_SIZE', 512, 1, 100_000),
+      keepImages: r.bool('AQUAML_KEEP_IMAGES', true),
+      imageRetentionDays: r.int('AQUAML_IMAGE_RETENTION_DAYS', 30, 1, 3650),
       cacheEnabled: r.bool('AQUAML_PREDICTION_CACHE', true),
       cacheEntries: r.int('AQUAML_PREDICTION_CACHE_ENTRIES', 10_000, 1, 10_000_000),
       cacheTtlSeconds: r.int('AQUAML_PREDICTION_CACHE_TTL_SECONDS', 3600, 1, 30 * 86_400),

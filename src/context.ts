@@ -22,6 +22,14 @@ import { AccessTokens } from './modules/auth/tokens.ts';
 import { HealthRegistry } from './modules/health/registry.ts';
 import { PREDICT_TASK, predictTaskHandler } from './modules/inference/predict-task.ts';
 import { ModelRegistry } from './modules/models/registry.ts';
+import {
+  EVALUATE_TASK,
+  evaluateHandler,
+  RETRAIN_TASK,
+  retrainHandler,
+  TRAIN_TASK,
+  trainHandler,
+} from './modules/training/tasks.ts';
 import { seedSpecies } from './modules/species/seed.ts';
 import { SpeciesService } from './modules/species/service.ts';
 import { PURGE_TASK, purgeHandler } from './modules/tasks/purge.ts';
@@ -180,7 +188,14 @@ export async function createContext(
       shutdownTimeoutMs: config.queue.shutdownTimeoutMs,
     });
     taskRunner.register(PURGE_TASK, purgeHandler(db));
-    taskRunner.register(PREDICT_TASK, predictTaskHandler(db, () => serving.classifier));
+    taskRunner.register(
+      PREDICT_TASK,
+      predictTaskHandler(db, () => serving.classifier),
+    );
+    const training = { config, db, registry, store, images: () => serving.images };
+    taskRunner.register(TRAIN_TASK, trainHandler(training));
+    taskRunner.register(RETRAIN_TASK, retrainHandler(training));
+    taskRunner.register(EVALUATE_TASK, evaluateHandler(training));
     for (const [type, handler] of Object.entries(options.taskHandlers ?? {})) {
       taskRunner.register(type, handler);
     }

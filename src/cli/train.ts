@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { BackbonePool } from '../ml/backbone/session.ts';
 import { trainModel } from '../ml/train/train-model.ts';
 import { ALIASES, type Alias, RegistryError } from '../modules/models/registry.ts';
+import { readManifest, writeManifest } from '../modules/models/manifest.ts';
+import { describeSource } from '../modules/training/sources.ts';
 import { withContext } from './context.ts';
 import { CliError } from './errors.ts';
 import { ProgressBar } from './progress.ts';
@@ -93,6 +95,13 @@ export function registerTrainCommand(program: Command): void {
             throw new CliError(`training failed: ${err.message}`);
           });
           bar.done();
+          // Record where the data came from, so `retrain` can find it again.
+          const manifest = await readManifest(result.outDir);
+          (manifest.training as Record<string, unknown>).source = {
+            train: describeSource(dataDir, ctx.config.trainingDataRoots),
+            val: valDir && describeSource(valDir, ctx.config.trainingDataRoots),
+          };
+          await writeManifest(result.outDir, manifest);
           const row = await ctx.registry.register({
             fromDir: result.outDir,
             name: flags.name,

@@ -21,6 +21,7 @@ import { modelRoutes } from '../modules/models/routes.ts';
 import { modelServingRoutes } from '../modules/models/serving-routes.ts';
 import { inferenceRoutes } from '../modules/inference/routes.ts';
 import { predictionRoutes } from '../modules/predictions/routes.ts';
+import { trainingRoutes } from '../modules/training/routes.ts';
 import { speciesRoutes } from '../modules/species/routes.ts';
 import { taskRoutes } from '../modules/tasks/routes.ts';
 import { userRoutes } from '../modules/users/routes.ts';
@@ -172,6 +173,7 @@ async function buildTypedApp(ctx: AppContext) {
       await api.register(speciesRoutes, { ctx, prefix: '/species' });
       await api.register(modelRoutes, { ctx, prefix: '/models' });
       await api.register(modelServingRoutes, { ctx, prefix: '/models' });
+      await api.register(trainingRoutes, { ctx, prefix: '/models' });
       await api.register(predictionRoutes, { ctx, prefix: '/predictions' });
       await api.register(inferenceRoutes, { ctx, prefix: '/ml' });
       await api.register(taskRoutes, { ctx, prefix: '/tasks' });

@@ -1,7 +1,9 @@
+import { join } from 'node:path';
 import type { AppConfig } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { EventBus } from '../infra/bus/types.ts';
 import { MemoryCache } from '../infra/cache/memory.ts';
+import { ImageArchive } from '../infra/images/archive.ts';
 import { RedisCache } from '../infra/cache/redis.ts';
 import { connectRedis } from '../infra/redis.ts';
 import type { ModelStore } from '../infra/store/types.ts';
@@ -26,6 +28,8 @@ export interface Serving {
   readonly writer: PredictionWriter;
   readonly queries: PredictionQueries;
   readonly stats: ServingStats;
+  /** Classified images kept for retraining (undefined when AQUAML_KEEP_IMAGES=false). */
+  readonly images: ImageArchive | undefined;
   readonly traffic: TrafficService;
   readonly drift: DriftMonitor;
   readonly cacheKind: 'memory' | 'redis' | 'off';
@@ -67,6 +71,9 @@ export function createServing(deps: ServingDeps): Serving {
       ? new RedisCache<never>(redis, `${config.redisPrefix}:pred:`, s.cacheTtlSeconds)
       : new MemoryCache<never>(s.cacheEntries, s.cacheTtlSeconds * 1000);
   const writer = new PredictionWriter(db, logger);
+  const images = s.keepImages
+    ? new ImageArchive(join(config.dataDir, 'images'), logger)
+    : undefined;
   const queries = new PredictionQueries(db);
   const classifier = new ClassificationService(
     runtime,
@@ -82,6 +89,7 @@ export function createServing(deps: ServingDeps): Serving {
       healthModel: s.healthModel,
       limits: { maxBytes: config.uploads.maxBytes, maxPixels: config.uploads.maxPixels },
     },
+    images,
   );
   const traffic = new TrafficService(db, registry, audit, bus);
   const drift = new DriftMonitor(db, runtime, stats, bus, metrics, logger, {
@@ -98,6 +106,7 @@ export function createServing(deps: ServingDeps): Serving {
     writer,
     queries,
     stats,
+    images,
     traffic,
     drift,
     cacheKind: cache?.kind ?? 'off',

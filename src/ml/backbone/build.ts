@@ -1,10 +1,14 @@
 // Converts the nsfwjs weights into `<storeDir>/backbones/<id>.onnx` once; later calls reuse it.
+// With an explicit tap list the graph has exactly those outputs (`<id>.t<hash>.onnx`): onnxruntime
+// computes every output of a graph whether fetched or not, and the pooling nodes on the early,
+// large maps cost ~30 % of the truncated 1.4 graph at 160 (docs/model-research.md §7).
+import { createHash } from 'node:crypto';
 import { mkdir, rename, stat, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { graphModelToIR } from './graph-model.ts';
 import { kerasToIR } from './keras.ts';
 import { irToOnnx } from './onnx-writer.ts';
-import { parseBackboneId } from './specs.ts';
+import { hasTap, parseBackboneId } from './specs.ts';
 import type { BackboneSpec } from './specs.ts';
 import { loadTfjsModel, nsfwjsModelPath } from './tfjs-weights.ts';
 import type { BackboneIR } from './ir.ts';
@@ -18,39 +22,56 @@ export function backboneIR(width: 100 | 140): BackboneIR {
     : graphModelToIR(json.modelTopology, weights);
 }
 
-export function buildBackboneOnnx(spec: BackboneSpec): Uint8Array {
+/** The graph for `spec`; `taps` (default: every average-pooled tap) are its only outputs. */
+export function buildBackboneOnnx(spec: BackboneSpec, taps: readonly string[] = spec.taps): Uint8Array {
+  for (const t of taps) if (!hasTap(spec, t)) throw new Error(`backbone ${spec.id} has no tap ${t}`);
   return irToOnnx(backboneIR(spec.width), {
     inputSize: spec.inputSize,
-    taps: spec.taps,
+    taps: [...taps],
     producer: 'aquaml-nsfwjs-convert',
-    docString: `MobileNetV2 ${spec.width / 100} from nsfwjs (MIT), converted by AquaML; id ${spec.id}`,
+    docString: `MobileNetV2 ${spec.width / 100} from nsfwjs (MIT), converted by AquaML; id ${spec.id}; outputs ${taps.join(',')}`,
   });
 }
 
-export function backbonePath(storeDir: string, id: string): string {
-  return join(storeDir, 'backbones', `${id}.onnx`);
+/** File of a backbone graph: every tap (`<id>.onnx`) or exactly `taps` (`<id>.t<hash>.onnx`). */
+export function backbonePath(storeDir: string, id: string, taps?: readonly string[]): string {
+  if (!taps) return join(storeDir, 'backbones', `${id}.onnx`);
+  const h = createHash('sha256').update(`v1|${taps.join(',')}`).digest('hex').slice(0, 12);
+  return join(storeDir, 'backbones', `${id}.t${h}.onnx`);
 }
 
 const inflight = new Map<string, Promise<string>>();
 
-/** Path of the backbone's ONNX file, converting it first when missing. */
-export function ensureBackbone(storeDir: string, id: string): Promise<string> {
-  const path = backbonePath(storeDir, id);
+/**
+ * Path of the backbone's ONNX file, converting it first when missing. With `taps`, a graph whose
+ * only outputs are those taps (pooling suffixes allowed, see specs.ts); without, every
+ * average-pooled tap.
+ */
+export function ensureBackbone(
+  storeDir: string,
+  id: string,
+  taps?: readonly string[],
+): Promise<string> {
+  const path = backbonePath(storeDir, id, taps);
   let p = inflight.get(path);
   if (!p) {
-    p = build(path, parseBackboneId(id)).finally(() => inflight.delete(path));
+    p = build(path, parseBackboneId(id), taps).finally(() => inflight.delete(path));
     inflight.set(path, p);
   }
   return p;
 }
 
-async function build(path: string, spec: BackboneSpec): Promise<string> {
+async function build(
+  path: string,
+  spec: BackboneSpec,
+  taps: readonly string[] | undefined,
+): Promise<string> {
   if (await exists(path)) return path;
   await mkdir(join(path, '..'), { recursive: true });
   // Unique temp name + rename: a concurrent process or a crash never leaves a half file at `path`.
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   try {
-    await writeFile(tmp, buildBackboneOnnx(spec));
+    await writeFile(tmp, buildBackboneOnnx(spec, taps));
     await rename(tmp, path);
   } finally {
     await rm(tmp, { force: true });

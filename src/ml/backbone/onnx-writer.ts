@@ -1,8 +1,10 @@
 // IR → ONNX (opset 13). Input NHWC float32 [batch, H, W, 3] (batch dynamic); one output per
-// requested tap, globally average-pooled to [batch, C]. Ops no tap depends on are dropped, so
-// the graph is truncated after the last tap it needs.
+// requested tap, pooled to [batch, C] (global average by default; `:max`, `:gem<p>` and `:q2`
+// variants, see specs.ts). Ops no tap depends on are dropped, so the graph is truncated after
+// the last tap it needs.
 import onnxProto from 'onnx-proto';
 import type { BackboneIR, Op } from './ir.ts';
+import { parseTap } from './specs.ts';
 
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -53,12 +55,38 @@ export interface OnnxBuildOptions {
   docString?: string;
 }
 
+/** Spatial side of every IR tensor for a square input (SAME_UPPER: ceil(h / s)). */
+function spatialSizes(ir: BackboneIR, inputSize: number): Map<string, number> {
+  const size = new Map<string, number>([[ir.input, inputSize]]);
+  for (const op of ir.ops) {
+    if (op.kind === 'add') size.set(op.output, size.get(op.inputs[0])!);
+    else if (op.kind === 'affine') size.set(op.output, size.get(op.input)!);
+    else {
+      const h = size.get(op.input)!;
+      const [s] = op.strides;
+      const k = op.weightShape[2];
+      size.set(
+        op.output,
+        op.pads === 'SAME_UPPER'
+          ? Math.ceil(h / s)
+          : Math.floor((h + op.pads[0] + op.pads[2] - k) / s) + 1,
+      );
+    }
+  }
+  return size;
+}
+
 export function irToOnnx(ir: BackboneIR, opts: OnnxBuildOptions): Uint8Array {
-  const tapTensors = opts.taps.map((t) => {
-    const n = ir.taps.get(t);
-    if (!n) throw new Error(`unknown tap ${t}; available: ${[...ir.taps.keys()].join(', ')}`);
+  const parsed = opts.taps.map(parseTap);
+  const tapTensors = parsed.map(({ base }, i) => {
+    const n = ir.taps.get(base);
+    if (!n)
+      throw new Error(
+        `unknown tap ${opts.taps[i]}; available: ${[...ir.taps.keys()].join(', ')}`,
+      );
     return n;
   });
+  const sizes = spatialSizes(ir, opts.inputSize);
   const nodes: onnxProto.onnx.INodeProto[] = [];
   const inits: onnxProto.onnx.ITensorProto[] = [];
   nodes.push({
@@ -117,13 +145,71 @@ export function irToOnnx(ir: BackboneIR, opts: OnnxBuildOptions): Uint8Array {
 
   const outputs: onnxProto.onnx.IValueInfoProto[] = [];
   opts.taps.forEach((tap, i) => {
-    nodes.push({
-      opType: 'ReduceMean',
-      input: [tapTensors[i]],
-      output: [tap],
-      attribute: [ints('axes', [2, 3]), int('keepdims', 0)],
-    });
-    outputs.push(valueInfo(tap, ['batch', ir.channels.get(tap)!]));
+    const src = tapTensors[i];
+    const { base, pool } = parsed[i];
+    const c = ir.channels.get(base)!;
+    const h = sizes.get(src)!;
+    const reduce = (op: string, input: string, output: string): void => {
+      nodes.push({
+        opType: op,
+        input: [input],
+        output: [output],
+        attribute: [ints('axes', [2, 3]), int('keepdims', 0)],
+      });
+    };
+    switch (pool.kind) {
+      case 'avg':
+        reduce('ReduceMean', src, tap);
+        break;
+      case 'max':
+        reduce('ReduceMax', src, tap);
+        break;
+      case 'gem': {
+        // (mean over positions of max(x, eps)^p)^(1/p); integer powers as products (exact, cheap).
+        const eps = `${tap}/eps`;
+        const inv = `${tap}/inv_p`;
+        inits.push(tensor(eps, [], new Float32Array([1e-6])));
+        inits.push(tensor(inv, [], new Float32Array([1 / pool.p])));
+        nodes.push({ opType: 'Max', input: [src, eps], output: [`${tap}/clamped`] });
+        let pw = `${tap}/clamped`;
+        for (let e = 2; e <= pool.p; e++) {
+          const next = `${tap}/pow${e}`;
+          nodes.push({ opType: 'Mul', input: [pw, `${tap}/clamped`], output: [next] });
+          pw = next;
+        }
+        reduce('ReduceMean', pw, `${tap}/mean`);
+        nodes.push({ opType: 'Pow', input: [`${tap}/mean`, inv], output: [tap] });
+        break;
+      }
+      case 'grid': {
+        // n x n regions; an odd side shares its middle row/column between neighbouring regions.
+        const k = Math.ceil(h / pool.n);
+        const stride = pool.n > 1 ? Math.floor((h - k) / (pool.n - 1)) : 1;
+        if (h < pool.n || k + (pool.n - 1) * stride !== h)
+          throw new Error(`tap ${tap}: a ${h}x${h} map does not split into ${pool.n}x${pool.n}`);
+        nodes.push({
+          opType: 'AveragePool',
+          input: [src],
+          output: [`${tap}/grid`],
+          attribute: [ints('kernel_shape', [k, k]), ints('strides', [stride, stride])],
+        });
+        const shape = `${tap}/shape`;
+        inits.push({
+          name: shape,
+          dims: [2],
+          dataType: onnx.TensorProto.DataType.INT64,
+          int64Data: [0, -1],
+        });
+        nodes.push({ opType: 'Reshape', input: [`${tap}/grid`, shape], output: [tap] });
+        outputs.push(valueInfo(tap, ['batch', c * pool.n * pool.n]));
+        return;
+      }
+      case 'raw':
+        nodes.push({ opType: 'Identity', input: [src], output: [tap] });
+        outputs.push(valueInfo(tap, ['batch', c, h, h]));
+        return;
+    }
+    outputs.push(valueInfo(tap, ['batch', c]));
   });
 
   const model: onnxProto.onnx.IModelProto = {

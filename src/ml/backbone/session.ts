@@ -16,12 +16,16 @@ export class BackboneSession {
   private constructor(
     readonly spec: BackboneSpec,
     private readonly session: ort.InferenceSession,
+    /** The graph's outputs (the taps it was built for). */
+    readonly outputs: readonly string[],
   ) {}
 
+  /** `taps`: the graph's outputs when it was built for an explicit tap list. */
   static async create(
     onnxPath: string,
     id: string,
     opts: BackboneSessionOptions = {},
+    taps?: readonly string[],
   ): Promise<BackboneSession> {
     const session = await ort.InferenceSession.create(onnxPath, {
       intraOpNumThreads: opts.intraOpThreads ?? 2,
@@ -29,7 +33,8 @@ export class BackboneSession {
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
     });
-    return new BackboneSession(parseBackboneId(id), session);
+    const spec = parseBackboneId(id);
+    return new BackboneSession(spec, session, taps ? [...taps] : spec.taps);
   }
 
   get inputSize(): number {
@@ -45,7 +50,7 @@ export class BackboneSession {
     const s = this.spec.inputSize;
     if (batch.length !== n * s * s * 3)
       throw new Error(`batch has ${batch.length} floats, expected ${n}x${s}x${s}x3`);
-    const fetches = taps ?? this.spec.taps;
+    const fetches = taps ?? this.outputs;
     const job = this.queue.then(async () => {
       const out = await this.session.run(
         { input: new ort.Tensor('float32', batch, [n, s, s, 3]) },
@@ -65,7 +70,11 @@ export class BackboneSession {
   }
 }
 
-/** Process-wide registry: one session per (store, backbone id). */
+/**
+ * Process-wide registry: one session per (store, backbone id, output taps). Models that name
+ * their taps get a graph with only those outputs (faster: see build.ts); models on the same
+ * backbone and taps share one session.
+ */
 export class BackbonePool {
   private sessions = new Map<string, Promise<BackboneSession>>();
 
@@ -74,12 +83,15 @@ export class BackbonePool {
     private readonly opts: BackboneSessionOptions = {},
   ) {}
 
-  get(id: string): Promise<BackboneSession> {
-    let s = this.sessions.get(id);
+  get(id: string, taps?: readonly string[]): Promise<BackboneSession> {
+    const key = taps ? `${id}|${taps.join(',')}` : id;
+    let s = this.sessions.get(key);
     if (!s) {
-      s = ensureBackbone(this.storeDir, id).then((p) => BackboneSession.create(p, id, this.opts));
-      s.catch(() => this.sessions.delete(id));
-      this.sessions.set(id, s);
+      s = ensureBackbone(this.storeDir, id, taps).then((p) =>
+        BackboneSession.create(p, id, this.opts, taps),
+      );
+      s.catch(() => this.sessions.delete(key));
+      this.sessions.set(key, s);
     }
     return s;
   }

@@ -7,6 +7,7 @@ import {
   type PreprocessSpec,
 } from '../../ml/preprocess.ts';
 import type { KeyValueCache } from '../../infra/cache/types.ts';
+import type { ImageArchive } from '../../infra/images/archive.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { RouteDecision, TrafficRouter, VersionRef } from '../../serving/router.ts';
@@ -106,6 +107,8 @@ export class ClassificationService {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly options: ClassificationOptions,
+    /** Keeps classified images for retraining from feedback; undefined when disabled. */
+    private readonly archive?: ImageArchive,
   ) {}
 
   /** Which version answers: a pinned reference, or the model's traffic split. */
@@ -204,6 +207,7 @@ export class ClassificationService {
       throw err;
     }
     stats.requests += 1;
+    if (!out.cached) this.archive?.keep(sha, input.image);
     const healthPromise = health
       ? this.infer(health, input.image, sha, out.decoded).catch((err: unknown) => {
           this.logger.warn({ err }, 'health model failed; answering without health');

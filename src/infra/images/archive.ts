@@ -1,0 +1,67 @@
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../../logger.ts';
+
+const SHA = /^[0-9a-f]{64}$/;
+
+/**
+ * Images the service classified, kept by content hash so operator feedback can become training
+ * data later. Writes happen off the hot path and never fail a prediction.
+ */
+export class ImageArchive {
+  private readonly inFlight = new Set<string>();
+
+  constructor(
+    readonly root: string,
+    private readonly logger: Logger,
+  ) {}
+
+  private path(sha: string): string {
+    if (!SHA.test(sha)) throw new Error(`not a sha256: ${sha}`);
+    return join(this.root, sha.slice(0, 2), sha);
+  }
+
+  /** Stores the image unless it is already there; returns at once. */
+  keep(sha: string, bytes: Buffer): void {
+    if (this.inFlight.has(sha)) return;
+    this.inFlight.add(sha);
+    const path = this.path(sha);
+    void stat(path)
+      .then(
+        () => undefined,
+        async () => {
+          await mkdir(join(this.root, sha.slice(0, 2)), { recursive: true });
+          await writeFile(path, bytes, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+            if (err.code !== 'EEXIST') throw err;
+          });
+        },
+      )
+      .catch((err: unknown) => this.logger.warn({ err }, 'could not keep a classified image'))
+      .finally(() => this.inFlight.delete(sha));
+  }
+
+  async read(sha: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.path(sha));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Deletes images stored before `cutoff`; returns how many. */
+  async purge(cutoff: Date): Promise<number> {
+    let removed = 0;
+    const dirs = await readdir(this.root).catch(() => [] as string[]);
+    for (const d of dirs) {
+      for (const f of await readdir(join(this.root, d)).catch(() => [] as string[])) {
+        const p = join(this.root, d, f);
+        const info = await stat(p).catch(() => undefined);
+        if (info && info.mtime < cutoff) {
+          await rm(p, { force: true });
+          removed += 1;
+        }
+      }
+    }
+    return removed;
+  }
+}
