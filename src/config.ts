@@ -62,6 +62,10 @@ export interface AppConfig {
     driftPsiThreshold: number;
     driftMinSamples: number;
     driftIntervalMs: number;
+    /** Rolling accuracy from feedback: the window, the least labels judged, the drop that alerts. */
+    feedbackWindowDays: number;
+    accuracyMinFeedback: number;
+    accuracyDropAlert: number;
   };
   queue: {
     lockDurationMs: number;
@@ -325,6 +329,9 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
       driftPsiThreshold: r.number('AQUAML_DRIFT_PSI_THRESHOLD', 0.25, 0.01, 10),
       driftMinSamples: r.int('AQUAML_DRIFT_MIN_SAMPLES', 200, 10, 1_000_000),
       driftIntervalMs: r.int('AQUAML_DRIFT_INTERVAL_MS', 60_000, 1_000, 86_400_000),
+      feedbackWindowDays: r.int('AQUAML_FEEDBACK_WINDOW_DAYS', 30, 1, 3650),
+      accuracyMinFeedback: r.int('AQUAML_ACCURACY_MIN_FEEDBACK', 30, 1, 1_000_000),
+      accuracyDropAlert: r.number('AQUAML_ACCURACY_DROP_ALERT', 0.1, 0, 1),
     },
     shutdownGraceMs: r.int('AQUAML_SHUTDOWN_GRACE_MS', 1_000, 0, 300_000),
     uploads: {

@@ -158,7 +158,9 @@ async function buildTypedApp(ctx: AppContext) {
       err.statusCode = 429;
       return err;
     },
-    ...(ctx.rateLimitRedis ? { redis: ctx.rateLimitRedis, nameSpace: 'aquaml-rl:' } : {}),
+    ...(ctx.rateLimitRedis
+      ? { redis: ctx.rateLimitRedis, nameSpace: `${ctx.config.redisPrefix}:rl:` }
+      : {}),
   });
 
   await app.register(healthRoutes, { ctx });

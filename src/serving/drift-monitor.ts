@@ -18,8 +18,21 @@ export interface DriftReport {
   drifted: boolean;
 }
 
+export interface AccuracyReport {
+  model: string;
+  version: number;
+  feedback: number;
+  accuracy: number | null;
+}
+
 export interface DriftOptions {
   threshold: number;
+  /** Rolling accuracy from feedback this far below the validation accuracy raises an alert. */
+  accuracyDrop: number;
+  /** Fewer feedback labels than this are not judged. */
+  minFeedback: number;
+  /** How far back feedback counts for the rolling accuracy. */
+  feedbackWindowMs: number;
   /** Fewer recent predictions than this are not judged (PSI is noisy on small samples). */
   minSamples: number;
   /** One alert per model version and this period at most. */
@@ -38,7 +51,13 @@ export class DriftMonitor {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly options: DriftOptions,
+    private readonly feedbackAccuracy: (since: Date) => Promise<AccuracyReport[]>,
   ) {}
+
+  /** Rolling accuracy from operator feedback, per version, over the configured window. */
+  rollingAccuracy(): Promise<AccuracyReport[]> {
+    return this.feedbackAccuracy(new Date(Date.now() - this.options.feedbackWindowMs));
+  }
 
   private reportFor(s: VersionStats, reference: Record<string, number[]> | undefined): DriftReport {
     const ref = reference ?? {};
@@ -73,37 +92,62 @@ export class DriftMonitor {
       }
       if (r.drifted) await this.raise(r);
     }
+    await this.checkAccuracy();
     return reports;
   }
 
+  /** Alerts when a served version's accuracy on recent feedback falls well below its validation accuracy. */
+  private async checkAccuracy(): Promise<void> {
+    const loaded = new Map((await this.runtime.loadedModels()).map((m) => [m.key, m]));
+    for (const a of await this.rollingAccuracy()) {
+      const model = loaded.get(`${a.model}@${a.version}`);
+      const expected = model?.manifest.metrics?.val?.accuracy;
+      if (
+        !model ||
+        expected === undefined ||
+        a.accuracy === null ||
+        a.feedback < this.options.minFeedback
+      )
+        continue;
+      if (a.accuracy >= expected - this.options.accuracyDrop) continue;
+      await this.alert(
+        `model:${a.model}@${a.version}`,
+        'model_accuracy',
+        `Accuracy of ${a.model}@${a.version} on the last ${a.feedback} feedback labels is ${(a.accuracy * 100).toFixed(1)} %, against ${(expected * 100).toFixed(1)} % at validation`,
+        { ...a, validation_accuracy: expected },
+      );
+    }
+  }
+
   private async raise(r: DriftReport): Promise<void> {
-    const source = `model:${r.model}@${r.version}`;
+    const worst = Object.entries(r.psi).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))[0]!;
+    await this.alert(
+      `model:${r.model}@${r.version}`,
+      'model_drift',
+      `Input drift on ${r.model}@${r.version}: PSI of ${worst[0]} is ${worst[1]?.toFixed(2)} (threshold ${this.options.threshold}) over the last ${r.samples} predictions`,
+      r as unknown as Record<string, unknown>,
+    );
+  }
+
+  /** Stores an alert and announces it, at most once per source and kind within the cooldown. */
+  private async alert(
+    source: string,
+    kind: string,
+    message: string,
+    details: Record<string, unknown>,
+  ): Promise<void> {
     const since = new Date(Date.now() - this.options.cooldownMs);
     const [recent] = await this.db
       .select({ id: alerts.id })
       .from(alerts)
-      .where(
-        and(
-          eq(alerts.source, source),
-          eq(alerts.kind, 'model_drift'),
-          gte(alerts.createdAt, since),
-        ),
-      )
+      .where(and(eq(alerts.source, source), eq(alerts.kind, kind), gte(alerts.createdAt, since)))
       .limit(1);
     if (recent) return;
-    const worst = Object.entries(r.psi).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))[0]!;
-    const message = `Input drift on ${r.model}@${r.version}: PSI of ${worst[0]} is ${worst[1]?.toFixed(2)} (threshold ${this.options.threshold}) over the last ${r.samples} predictions`;
     const [alert] = await this.db
       .insert(alerts)
-      .values({
-        kind: 'model_drift',
-        severity: 'warning',
-        source,
-        message,
-        details: r as unknown as Record<string, unknown>,
-      })
+      .values({ kind, severity: 'warning', source, message, details })
       .returning();
-    this.logger.warn({ alert: alert!.id, model: source, psi: r.psi }, message);
+    this.logger.warn({ alert: alert!.id, source, kind }, message);
     await this.bus.publish(ALERTS_TOPIC, alert);
   }
 

@@ -92,11 +92,23 @@ export function createServing(deps: ServingDeps): Serving {
     images,
   );
   const traffic = new TrafficService(db, registry, audit, bus);
-  const drift = new DriftMonitor(db, runtime, stats, bus, metrics, logger, {
-    threshold: s.driftPsiThreshold,
-    minSamples: s.driftMinSamples,
-    cooldownMs: 3_600_000,
-  });
+  const drift = new DriftMonitor(
+    db,
+    runtime,
+    stats,
+    bus,
+    metrics,
+    logger,
+    {
+      threshold: s.driftPsiThreshold,
+      minSamples: s.driftMinSamples,
+      cooldownMs: 3_600_000,
+      accuracyDrop: s.accuracyDropAlert,
+      minFeedback: s.accuracyMinFeedback,
+      feedbackWindowMs: s.feedbackWindowDays * 86_400_000,
+    },
+    (since) => queries.feedbackAccuracy(since),
+  );
   let unsubscribe: (() => void) | undefined;
 
   return {

@@ -131,7 +131,7 @@ export const modelServingRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> 
     async () => {
       await serving.writer.flush();
       const [feedback, drift] = await Promise.all([
-        serving.queries.feedbackAccuracy(),
+        serving.drift.rollingAccuracy(),
         serving.drift.reports(),
       ]);
       const versions = new Map(
