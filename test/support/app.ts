@@ -51,9 +51,13 @@ export async function startTestApp(
     serving?: boolean;
   } = {},
 ): Promise<TestApp> {
-  const dataDir = options.dataDir ?? freshDataDir();
+  // On PostgreSQL every test app gets a database of its own, as each gets its own PGlite folder.
+  const isolated =
+    !options.dataDir && !options.overrides?.DATABASE_URL ? await isolatedDatabase() : undefined;
+  const dataDir = options.dataDir ?? isolated?.dataDir ?? freshDataDir();
   const config = loadConfig({
     overrides: {
+      ...isolated?.overrides,
       NODE_ENV: 'test',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       AQUAML_DATA_DIR: dataDir,
@@ -76,7 +80,8 @@ export async function startTestApp(
       await app.close();
       await ctx.close();
       if (config.redisUrl) await deleteRedisKeys(config.redisUrl, config.redisPrefix);
-      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (isolated) await isolated.drop();
+      else if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -85,6 +85,8 @@ describe('worker processes (BullMQ on Redis, PostgreSQL)', { skip }, () => {
         NODE_ENV: 'test',
         LOG_LEVEL: 'warn',
         AQUAML_DATA_DIR: dataDir,
+        // The test app's own database (startTestApp isolates each app on PostgreSQL).
+        DATABASE_URL: t.config.databaseUrl!,
         AQUAML_REDIS_PREFIX: prefix,
         QUEUE_LOCK_DURATION_MS: String(LOCK_MS),
         TEST_TASK_TYPE: TYPE,
