@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import sharp from 'sharp';
 import { loadConfig } from '../../src/config.ts';
 import { signedInUser, startTestApp, type TestApp, type TestUser } from '../support/app.ts';
+import { noisePng, solidJpeg } from '../support/images.ts';
 
 const MODEL = 'species';
 /** A small upload limit, so the body limit of the infer route can be tested cheaply. */
@@ -22,24 +22,6 @@ function shippedVersions(): number[] {
 const skip = shippedVersions().length
   ? false
   : `no shipped model models/${MODEL}/<version>/ to serve; the v2 routes need a registered model`;
-
-async function noisePng(width = 96, height = 64, seed = 1): Promise<Buffer> {
-  const pixels = Buffer.alloc(width * height * 3);
-  let x = seed * 2654435761;
-  for (let i = 0; i < pixels.length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    pixels[i] = x >>> 24;
-  }
-  return sharp(pixels, { raw: { width, height, channels: 3 } })
-    .png()
-    .toBuffer();
-}
-
-async function solidJpeg(r: number, g: number, b: number): Promise<Buffer> {
-  return sharp({ create: { width: 120, height: 80, channels: 3, background: { r, g, b } } })
-    .jpeg()
-    .toBuffer();
-}
 
 const b64 = (buf: Buffer) => buf.toString('base64');
 

@@ -5,7 +5,7 @@ import { conflict, HttpError, unauthorized } from '../../http/errors.ts';
 import { principalOf } from '../../http/plugins/auth.ts';
 import { errors } from '../../http/schemas.ts';
 import { toPublicUser, UserInputError } from '../users/service.ts';
-import { PublicUserSchema } from '../users/schema.ts';
+import { accountFields, PublicUserSchema } from '../users/schema.ts';
 import { actorOf } from './actor.ts';
 import { AuthFailedError } from './service.ts';
 
@@ -38,15 +38,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async 
       schema: {
         tags: ['auth'],
         summary: 'Create an account (role viewer)',
-        body: Type.Object(
-          {
-            email: Type.String({ maxLength: 254 }),
-            username: Type.String({ maxLength: 40 }),
-            password: Type.String({ maxLength: 256 }),
-            full_name: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
-          },
-          { additionalProperties: false },
-        ),
+        body: Type.Object(accountFields, { additionalProperties: false }),
         response: { 201: PublicUserSchema, ...errors(400, 409, 429) },
       },
     },

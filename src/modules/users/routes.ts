@@ -6,7 +6,7 @@ import { principalOf } from '../../http/plugins/auth.ts';
 import { errors, IdParams, page, PageQuery } from '../../http/schemas.ts';
 import { actorOf } from '../auth/actor.ts';
 import { userInputToHttp } from '../auth/routes.ts';
-import { PublicUserSchema, RoleSchema } from './schema.ts';
+import { accountFields, PublicUserSchema, RoleSchema } from './schema.ts';
 import { toPublicUser } from './service.ts';
 
 export const userRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
@@ -35,16 +35,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async 
       schema: {
         tags: ['users'],
         summary: 'Create a user with any role (admin)',
-        body: Type.Object(
-          {
-            email: Type.String({ maxLength: 254 }),
-            username: Type.String({ maxLength: 40 }),
-            password: Type.String({ maxLength: 256 }),
-            full_name: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
-            role: RoleSchema,
-          },
-          { additionalProperties: false },
-        ),
+        body: Type.Object({ ...accountFields, role: RoleSchema }, { additionalProperties: false }),
         response: { 201: PublicUserSchema, ...errors(400, 401, 403, 409) },
       },
     },

@@ -17,3 +17,11 @@ export const PublicUserSchema = Type.Object({
   created_at: Timestamp,
   last_login_at: NullableTimestamp,
 });
+
+/** The fields of a new account, shared by self-registration and admin creation. */
+export const accountFields = {
+  email: Type.String({ maxLength: 254 }),
+  username: Type.String({ maxLength: 40 }),
+  password: Type.String({ maxLength: 256 }),
+  full_name: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+};
