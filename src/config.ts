@@ -34,6 +34,8 @@ export interface AppConfig {
     /** Model artefacts committed with the repository, registered on first use. */
     shippedDir: string;
     backboneThreads: number;
+    /** An S3-compatible model store (AQUAML_MODEL_STORE_URL); unset: the local folder storeDir. */
+    s3?: S3StoreSettings;
   };
   datasetsDir: string;
   /** Folders the API may read training and evaluation data from (the datasets folder, and <data dir>/datasets). */
@@ -81,6 +83,20 @@ export interface AppConfig {
    * accepting connections, so requests already on their way (and load balancers) catch up.
    */
   shutdownGraceMs: number;
+}
+
+export interface S3StoreSettings {
+  bucket: string;
+  /** Key prefix without leading or trailing slash ('' for the bucket's root). */
+  prefix: string;
+  endpoint?: string;
+  region: string;
+  /** Both or neither; neither: the AWS SDK's default credential chain. Never logged. */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  forcePathStyle: boolean;
+  /** Where downloaded versions are cached: `<data dir>/models-cache`. */
+  cacheDir: string;
 }
 
 export class ConfigError extends Error {
@@ -287,6 +303,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
       storeDir: resolve(rootDir, r.string('AQUAML_MODEL_STORE', resolve(dataDir, 'models'))),
       shippedDir: resolve(rootDir, r.string('AQUAML_SHIPPED_MODELS', resolve(ROOT, 'models'))),
       backboneThreads: r.int('AQUAML_INFERENCE_THREADS', 2, 1, 64),
+      s3: readS3Store(r, dataDir),
     },
     datasetsDir: resolve(
       rootDir,
@@ -341,6 +358,55 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
   };
   assertSafe(config, r);
   return config;
+}
+
+/** The S3-compatible model store when AQUAML_MODEL_STORE_URL (`s3://bucket/prefix`) is set. */
+function readS3Store(r: Reader, dataDir: string): S3StoreSettings | undefined {
+  const name = 'AQUAML_MODEL_STORE_URL';
+  const v = r.raw(name);
+  if (v === undefined) return undefined;
+  if (/^s3:\/\/[^/]*@/.test(v)) {
+    // Not echoed: the value holds a secret.
+    throw new ConfigError(name, 'put credentials in S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY');
+  }
+  const match = /^s3:\/\/([^/?#@]+)(\/[^?#]*)?$/.exec(v);
+  if (!match) {
+    throw new ConfigError(name, `expected s3://<bucket>[/<prefix>], got "${v}"`);
+  }
+  const bucket = match[1]!;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes('..')) {
+    throw new ConfigError(
+      name,
+      `"${bucket}" is not a bucket name (3-63 of a-z, 0-9, dot and dash, starting and ending with a letter or digit)`,
+    );
+  }
+  const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
+  if (prefix.split('/').some((part) => part === '.' || part === '..' || (prefix && !part))) {
+    throw new ConfigError(name, `the prefix "${prefix}" has an empty, . or .. segment`);
+  }
+  const endpoint = r.url('S3_ENDPOINT', ['http:', 'https:']);
+  const region = r.string('S3_REGION', 'us-east-1');
+  if (!/^[A-Za-z0-9][\w.-]{0,63}$/.test(region)) {
+    throw new ConfigError('S3_REGION', `expected a region name such as us-east-1, got "${region}"`);
+  }
+  const accessKeyId = r.optional('S3_ACCESS_KEY_ID');
+  const secretAccessKey = r.optional('S3_SECRET_ACCESS_KEY');
+  if (accessKeyId && !secretAccessKey) {
+    throw new ConfigError('S3_SECRET_ACCESS_KEY', 'is required with S3_ACCESS_KEY_ID');
+  }
+  if (secretAccessKey && !accessKeyId) {
+    throw new ConfigError('S3_ACCESS_KEY_ID', 'is required with S3_SECRET_ACCESS_KEY');
+  }
+  return {
+    bucket,
+    prefix,
+    endpoint,
+    region,
+    accessKeyId,
+    secretAccessKey,
+    forcePathStyle: r.bool('S3_FORCE_PATH_STYLE', endpoint !== undefined),
+    cacheDir: resolve(dataDir, 'models-cache'),
+  };
 }
 
 function assertSafe(config: AppConfig, r: Reader): void {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { AppConfig } from './config.ts';
 import { type Database, type DatabaseHandle, openDatabase } from './db/client.ts';
 import { RedisStreamsEventBus } from './infra/bus/redis-streams.ts';
@@ -10,6 +10,7 @@ import { MemoryJobQueue } from './infra/queue/memory.ts';
 import type { JobQueue } from './infra/queue/types.ts';
 import { connectRedis } from './infra/redis.ts';
 import { FsModelStore } from './infra/store/fs.ts';
+import { S3ModelStore } from './infra/store/s3.ts';
 import type { ModelStore } from './infra/store/types.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -148,7 +149,12 @@ export async function createContext(
       return { status: 'ok', details: { kind: queue.kind, ...(await queue.depth()) } };
     });
 
-    const store = new FsModelStore(config.models.storeDir);
+    // An S3-compatible store when AQUAML_MODEL_STORE_URL is set; backbones stay local either way.
+    const s3 = config.models.s3;
+    const store: ModelStore = s3
+      ? new S3ModelStore({ ...s3, backbonesDir: join(config.models.storeDir, 'backbones') })
+      : new FsModelStore(config.models.storeDir);
+    if (store instanceof S3ModelStore) stops.push(async () => store.close());
     health.register('model_store', async () => {
       await store.ping();
       return { status: 'ok', details: { kind: store.kind } };
