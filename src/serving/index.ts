@@ -125,6 +125,7 @@ export function createServing(deps: ServingDeps): Serving {
     async start() {
       unsubscribe = await bus.subscribe<{ name: string }>(MODELS_CHANGED, async ({ name }) => {
         router.invalidate(name);
+        classifier.invalidate(name);
         await runtime.preload(name);
       });
       await runtime.preload();

@@ -97,6 +97,10 @@ const sameSpec = (a: PreprocessSpec, b: PreprocessSpec) =>
 
 /** Image in, prediction out: routing, cache, decoding, batching, shadow runs, health, storage. */
 export class ClassificationService {
+  private healthRef: Promise<VersionRef | undefined> | undefined;
+  /** Pinned references (name@version, name@alias) resolved once until the model changes. */
+  private readonly pinned = new Map<string, Promise<RouteDecision>>();
+
   constructor(
     private readonly runtime: ModelRuntime,
     private readonly router: TrafficRouter,
@@ -115,23 +119,43 @@ export class ClassificationService {
   async decide(model: string | undefined, stickyKey: string | undefined): Promise<RouteDecision> {
     const { name, selector } = parseModelRef(model ?? this.options.defaultModel);
     if (model && model.includes('@')) {
-      const row = await this.registry.resolve({ name, selector });
-      return { primary: { name, version: row.version }, target: selector };
+      const key = `${name}@${selector}`;
+      let pinned = this.pinned.get(key);
+      if (!pinned) {
+        pinned = this.registry.resolve({ name, selector }).then((row) => ({
+          primary: { name, version: row.version },
+          target: selector,
+        }));
+        this.pinned.set(key, pinned);
+        pinned.catch(() => this.pinned.delete(key));
+      }
+      return pinned;
     }
     return this.router.decide(name, stickyKey);
   }
 
-  private async healthModel(): Promise<VersionRef | undefined> {
-    try {
-      const row = await this.registry.resolve({
-        name: this.options.healthModel,
-        selector: 'champion',
-      });
-      return { name: row.name, version: row.version };
-    } catch (err) {
-      if (err instanceof RegistryError) return undefined;
-      throw err;
-    }
+  /**
+   * The health model's champion, or undefined when none is registered. Cached (also the absence)
+   * so the hot path makes no database round trip; `invalidate` drops it when models change.
+   */
+  private healthModel(): Promise<VersionRef | undefined> {
+    this.healthRef ??= this.registry
+      .resolve({ name: this.options.healthModel, selector: 'champion' })
+      .then(
+        (row) => ({ name: row.name, version: row.version }),
+        (err: unknown) => {
+          if (err instanceof RegistryError) return undefined;
+          this.healthRef = undefined;
+          throw err;
+        },
+      );
+    return this.healthRef;
+  }
+
+  /** Called when a model's versions or aliases change (in any process). */
+  invalidate(name: string): void {
+    if (name === this.options.healthModel) this.healthRef = undefined;
+    for (const key of this.pinned.keys()) if (key.startsWith(`${name}@`)) this.pinned.delete(key);
   }
 
   /** Runs one version on an image, through the cache and the dynamic batcher. */
