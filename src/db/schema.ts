@@ -289,7 +289,10 @@ export const alerts = pgTable(
     acknowledgedBy: uuid('acknowledged_by').references(() => users.id, { onDelete: 'set null' }),
     resolvedAt: timestamp('resolved_at', { withTimezone: true }),
   },
-  (t) => [index('alerts_created_idx').on(t.createdAt), index('alerts_source_idx').on(t.source, t.kind)],
+  (t) => [
+    index('alerts_created_idx').on(t.createdAt),
+    index('alerts_source_idx').on(t.source, t.kind),
+  ],
 );
 
 /** Images uploaded for async and batch inference, kept until their task is purged. */

@@ -78,7 +78,9 @@ export class ModelRuntime {
     const started = performance.now();
     const dir = await this.store.localDir(ref.name, ref.version).catch((err: Error) => {
       // Registered in the database but absent here: a store that is not shared between processes.
-      throw new ModelUnavailableError(`the files of ${key} are not in the model store (${err.message})`);
+      throw new ModelUnavailableError(
+        `the files of ${key} are not in the model store (${err.message})`,
+      );
     });
     const manifest = await this.engine.load(key, dir);
     const labels = { model: ref.name, version: String(ref.version) };

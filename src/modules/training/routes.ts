@@ -153,15 +153,13 @@ export const trainingRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = as
       await ctx.registry.resolve(ref).catch(registryToHttp);
       await checkFolder(request.body.data_dir, 'data_dir');
       await checkFolder(request.body.ood_dir, 'ood_dir');
-      return reply
-        .code(202)
-        .send(
-          await accept(request, EVALUATE_TASK, {
-            model: ref,
-            data_dir: request.body.data_dir,
-            ood_dir: request.body.ood_dir,
-          }),
-        );
+      return reply.code(202).send(
+        await accept(request, EVALUATE_TASK, {
+          model: ref,
+          data_dir: request.body.data_dir,
+          ood_dir: request.body.ood_dir,
+        }),
+      );
     },
   );
 };
