@@ -68,14 +68,14 @@ try {
   );
 
   // 2. Through HTTP: a fresh server with the shipped model, cache off, rate limits out of the way.
-  const password = `Bench-${randomBytes(6).toString('hex')}`;
+  const password = `Tilapia-Pond-${randomBytes(6).toString('hex')}`;
   const server = await startServer(
     {
       AQUAML_DATA_DIR: dataDir,
       AQUAML_PREDICTION_CACHE: 'false',
       RATE_LIMIT_MAX: '10000000',
       AQUAML_ADMIN_USERNAME: 'benchadmin',
-      AQUAML_ADMIN_EMAIL: 'bench@example.org',
+      AQUAML_ADMIN_EMAIL: 'ops@example.org',
       AQUAML_ADMIN_PASSWORD: password,
     },
     { waitFor: '/ready' },
