@@ -20,12 +20,18 @@ export const REDACT_PATHS = [
   '*.secret',
 ];
 
-export function createLogger(level: LogLevel, name = 'aquaml'): Logger {
-  return pino({
+/** JSON lines to stdout, or to `destination` (tests capture the log there). */
+export function createLogger(
+  level: LogLevel,
+  name = 'aquaml',
+  destination?: pino.DestinationStream,
+): Logger {
+  const options = {
     name,
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
