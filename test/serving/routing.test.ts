@@ -68,6 +68,46 @@ describe('dynamic batching', { skip: shippedModelSkip }, () => {
   });
 });
 
+describe('back-pressure', { skip: shippedModelSkip }, () => {
+  test('a full batch queue answers 503 with Retry-After; memory stays bounded', async () => {
+    const t = await startTestApp({
+      serving: true,
+      overrides: {
+        AQUAML_MAX_QUEUE_SIZE: '2',
+        AQUAML_MAX_BATCH_SIZE: '1',
+        AQUAML_PREDICTION_CACHE: 'false',
+      },
+    });
+    try {
+      const user = await signedInUser(t, 'viewer');
+      const images = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => noisePng(90, 70, 2000 + i)),
+      );
+      const responses = await Promise.all(
+        images.map((img) => {
+          const form = imageForm(img);
+          return t.app.inject({
+            method: 'POST',
+            url: '/api/v1/predictions/classify?health=false',
+            payload: form.payload,
+            headers: { ...form.headers, ...user.headers },
+          });
+        }),
+      );
+      const codes = responses.map((r) => r.statusCode);
+      assert.ok(codes.includes(200), codes.join(','));
+      const refused = responses.filter((r) => r.statusCode === 503);
+      assert.ok(refused.length > 0, codes.join(','));
+      for (const r of refused) {
+        assert.ok(Number(r.headers['retry-after']) >= 1);
+        assert.match(r.json().detail, /queue is full/);
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('traffic split and shadow', { skip: shippedModelSkip }, () => {
   let t: TestApp;
   let operator: TestUser;
