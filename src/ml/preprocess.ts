@@ -54,6 +54,25 @@ export const DEFAULT_LIMITS: DecodeLimits = { maxPixels: 40_000_000, maxBytes: 2
 /** Formats sharp decodes from its bundled libvips; SVG is left out (a document, not a photo). */
 const ACCEPTED = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif', 'heif', 'jp2']);
 
+/**
+ * The image format whose signature (magic bytes) opens `input`, if any: a file that starts like
+ * a PNG, JPEG, GIF, WebP or TIFF but cannot be parsed is a damaged image (400), not an
+ * unsupported format (415).
+ */
+export function sniffImageFormat(
+  input: Uint8Array,
+): 'png' | 'jpeg' | 'gif' | 'webp' | 'tiff' | undefined {
+  const at = (o: number, bytes: number[]): boolean =>
+    input.length >= o + bytes.length && bytes.every((b, i) => input[o + i] === b);
+  const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
+  if (at(0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
+  if (at(0, [0xff, 0xd8, 0xff])) return 'jpeg';
+  if (at(0, ascii('GIF87a')) || at(0, ascii('GIF89a'))) return 'gif';
+  if (at(0, ascii('RIFF')) && at(8, ascii('WEBP'))) return 'webp';
+  if (at(0, [0x49, 0x49, 0x2a, 0x00]) || at(0, [0x4d, 0x4d, 0x00, 0x2a])) return 'tiff';
+  return undefined;
+}
+
 async function check(input: Buffer, limits: DecodeLimits): Promise<void> {
   if (input.length === 0) throw new ImageInputError('empty', 'the image is empty (0 bytes)');
   if (input.length > limits.maxBytes)
@@ -64,7 +83,15 @@ async function check(input: Buffer, limits: DecodeLimits): Promise<void> {
   let meta: Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();
-  } catch {
+  } catch (err) {
+    const sniffed = sniffImageFormat(input);
+    if (sniffed) {
+      const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      throw new ImageInputError(
+        'corrupt',
+        `the ${sniffed.toUpperCase()} image could not be decoded (${msg})`,
+      );
+    }
     throw new ImageInputError(
       'unsupported_format',
       'not a recognised image format (JPEG, PNG, WebP, GIF, TIFF, AVIF)',

@@ -138,6 +138,31 @@ test('corrupt pixel data → corrupt (400)', async () => {
   await rejects(png, 'corrupt', 400);
 });
 
+test('a known image signature that cannot be parsed → corrupt (400), not unsupported (415)', async () => {
+  const png = await syntheticImage(7, 64, 64);
+  const jpg = await sharp(png).jpeg().toBuffer();
+  const gif = await sharp(png).gif().toBuffer();
+  const webp = await sharp(png).webp().toBuffer();
+  const tiff = await sharp(png).tiff().toBuffer();
+  // Signature and a few header bytes, then garbage: sharp cannot even read the header.
+  for (const [name, img] of Object.entries({ png, jpg, gif, webp, tiff })) {
+    const broken = Buffer.concat([img.subarray(0, 60), Buffer.alloc(200, 7)]);
+    await assert.rejects(preprocess(broken, spec), (e: unknown) => {
+      assert.ok(
+        e instanceof ImageInputError,
+        `${name}: expected ImageInputError, got ${String(e)}`,
+      );
+      assert.equal(e.code, 'corrupt', `${name}: ${e.message}`);
+      assert.equal(e.httpStatus, 400);
+      return true;
+    });
+  }
+  // Signatures alone (nothing else) are corrupt too; unknown bytes stay unsupported.
+  await rejects(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), 'corrupt', 400);
+  await rejects(Buffer.from('II*\0garbage-garbage-garbage'), 'corrupt', 400);
+  await rejects(Buffer.from('RIFF\0\0\0\0WAVEfmt garbage-garbage'), 'unsupported_format', 415);
+});
+
 test('decoding runs off the event loop', async () => {
   const big = await sharp({
     create: { width: 3000, height: 2000, channels: 3, background: { r: 10, g: 90, b: 200 } },
