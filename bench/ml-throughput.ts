@@ -1,7 +1,11 @@
 // Raw onnxruntime throughput (no HTTP, no decode) of backbone graphs on this machine:
 // img/s at batch 1 / 8 / 32 with 2 intra-op threads, fetching only the taps a head uses.
-// Usage: node bin/run-ts.js bench/ml-throughput.ts [id:tap+tap ...] [--seconds 3] [--json out.jsonl]
+// By default the graph is built with exactly those taps as outputs (as served); `--full-graph`
+// runs the graph with every average-pooled tap as an output instead (fetching the same taps).
+// Usage: node bin/run-ts.js bench/ml-throughput.ts [id:tap+tap ...] [--seconds 3] [--json out.jsonl] [--full-graph]
+// Taps may carry pooling suffixes (`b13_expand:q2`); the load average is recorded with each row.
 import { appendFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
 
@@ -13,6 +17,8 @@ const opt = (name: string, dflt: string): string => {
 const seconds = Number(opt('--seconds', '3'));
 const jsonOut = opt('--json', '');
 const threads = Number(opt('--threads', '2'));
+const full = args.includes('--full-graph');
+if (full) args.splice(args.indexOf('--full-graph'), 1);
 const cands = args.length
   ? args
   : [
@@ -24,9 +30,11 @@ const pool = new BackbonePool(resolve(process.env.AQUAML_STORE ?? 'data/store'),
   intraOpThreads: threads,
 });
 for (const c of cands) {
-  const [id, tapList] = c.split(':');
-  const s = await pool.get(id);
-  const taps = tapList ? tapList.split('+') : undefined;
+  const cut = c.indexOf(':');
+  const id = cut < 0 ? c : c.slice(0, cut);
+  const taps = cut < 0 ? undefined : c.slice(cut + 1).split('+');
+  const s = await pool.get(id, full ? undefined : taps);
+  const load0 = loadavg()[0];
   const res: Record<string, number> = {};
   for (const bs of [1, 8, 32]) {
     const px = s.inputSize * s.inputSize * 3;
@@ -44,7 +52,14 @@ for (const c of cands) {
     res[`b${bs}`] = Math.round((bs * 1000) / median);
     res[`b${bs}_ms`] = Number(median.toFixed(2));
   }
-  const row = { id, taps: taps ?? 'all', threads, ...res };
+  const row = {
+    id,
+    taps: taps ?? 'all',
+    graph: full || !taps ? 'all taps' : 'these taps',
+    threads,
+    ...res,
+    load1: [Number(load0.toFixed(2)), Number(loadavg()[0].toFixed(2))],
+  };
   console.log(JSON.stringify(row));
   if (jsonOut) appendFileSync(jsonOut, `${JSON.stringify(row)}\n`);
 }

@@ -23,8 +23,12 @@ export function backboneIR(width: 100 | 140): BackboneIR {
 }
 
 /** The graph for `spec`; `taps` (default: every average-pooled tap) are its only outputs. */
-export function buildBackboneOnnx(spec: BackboneSpec, taps: readonly string[] = spec.taps): Uint8Array {
-  for (const t of taps) if (!hasTap(spec, t)) throw new Error(`backbone ${spec.id} has no tap ${t}`);
+export function buildBackboneOnnx(
+  spec: BackboneSpec,
+  taps: readonly string[] = spec.taps,
+): Uint8Array {
+  for (const t of taps)
+    if (!hasTap(spec, t)) throw new Error(`backbone ${spec.id} has no tap ${t}`);
   return irToOnnx(backboneIR(spec.width), {
     inputSize: spec.inputSize,
     taps: [...taps],
@@ -36,7 +40,10 @@ export function buildBackboneOnnx(spec: BackboneSpec, taps: readonly string[] = 
 /** File of a backbone graph: every tap (`<id>.onnx`) or exactly `taps` (`<id>.t<hash>.onnx`). */
 export function backbonePath(storeDir: string, id: string, taps?: readonly string[]): string {
   if (!taps) return join(storeDir, 'backbones', `${id}.onnx`);
-  const h = createHash('sha256').update(`v1|${taps.join(',')}`).digest('hex').slice(0, 12);
+  const h = createHash('sha256')
+    .update(`v1|${taps.join(',')}`)
+    .digest('hex')
+    .slice(0, 12);
   return join(storeDir, 'backbones', `${id}.t${h}.onnx`);
 }
 

@@ -81,9 +81,7 @@ export function irToOnnx(ir: BackboneIR, opts: OnnxBuildOptions): Uint8Array {
   const tapTensors = parsed.map(({ base }, i) => {
     const n = ir.taps.get(base);
     if (!n)
-      throw new Error(
-        `unknown tap ${opts.taps[i]}; available: ${[...ir.taps.keys()].join(', ')}`,
-      );
+      throw new Error(`unknown tap ${opts.taps[i]}; available: ${[...ir.taps.keys()].join(', ')}`);
     return n;
   });
   const sizes = spatialSizes(ir, opts.inputSize);
@@ -182,11 +180,12 @@ export function irToOnnx(ir: BackboneIR, opts: OnnxBuildOptions): Uint8Array {
         break;
       }
       case 'grid': {
-        // n x n regions; an odd side shares its middle row/column between neighbouring regions.
-        const k = Math.ceil(h / pool.n);
-        const stride = pool.n > 1 ? Math.floor((h - k) / (pool.n - 1)) : 1;
-        if (h < pool.n || k + (pool.n - 1) * stride !== h)
-          throw new Error(`tap ${tap}: a ${h}x${h} map does not split into ${pool.n}x${pool.n}`);
+        // n x n regions of side k, stride floor(h / n): they cover the map exactly, neighbouring
+        // regions overlapping when n does not divide h.
+        const stride = Math.floor(h / pool.n);
+        const k = h - (pool.n - 1) * stride;
+        if (stride < 1)
+          throw new Error(`tap ${tap}: a ${h}x${h} map is smaller than ${pool.n}x${pool.n}`);
         nodes.push({
           opType: 'AveragePool',
           input: [src],
