@@ -44,7 +44,8 @@ export interface PreprocessSpec {
 export const DEFAULT_PREPROCESS: PreprocessSpec = {
   size: 224,
   fit: 'stretch',
-  kernel: 'bilinear',
+  // bilinear measured 0.866 vs 0.874 top-1 on fish-species val for the same head (docs/model-research.md).
+  kernel: 'lanczos3',
   scale: '0..1',
 };
 
