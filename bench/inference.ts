@@ -35,7 +35,12 @@ console.log(
 const dataDir = mkdtempSync(join(tmpdir(), 'aquaml-bench-inf-'));
 try {
   // 1. The ceiling: the same graph and outputs, batched, inputs already decoded.
-  const onnx = await ensureBackbone(join(dataDir, 'models'), manifest.backbone.id);
+  // The graph the server runs: built with only the model's taps as outputs.
+  const onnx = await ensureBackbone(
+    join(dataDir, 'models'),
+    manifest.backbone.id,
+    manifest.backbone.taps,
+  );
   const session = await ort.InferenceSession.create(onnx, {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,

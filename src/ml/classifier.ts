@@ -5,7 +5,7 @@ import { concatTaps } from './embed/embedder.ts';
 import type { Manifest } from './artifact/manifest.ts';
 import { readArtifact } from './artifact/store.ts';
 import type { ModelParts } from './artifact/store.ts';
-import { oodScore } from './openset.ts';
+import { oodScore, openSetFeatures } from './openset.ts';
 import { flipHorizontal } from './preprocess.ts';
 import type { PreprocessSpec } from './preprocess.ts';
 import { argmax, headLogits, softmax } from './train/head.ts';
@@ -39,7 +39,8 @@ export interface Classifier {
 
 export async function loadModel(artefactDir: string, backbones: BackbonePool): Promise<Classifier> {
   const parts = await readArtifact(artefactDir);
-  const session = await backbones.get(parts.manifest.backbone.id);
+  // A graph with only this model's taps as outputs (see backbone/build.ts).
+  const session = await backbones.get(parts.manifest.backbone.id, parts.manifest.backbone.taps);
   return new ArtefactClassifier(parts.manifest, parts, session);
 }
 
@@ -88,7 +89,15 @@ class ArtefactClassifier implements Classifier {
       }
       const p = softmax(logits, T);
       const best = argmax(p);
-      const ood = oodScore(prototypes, raw);
+      const ood = oodScore(
+        prototypes,
+        openSetFeatures(
+          raw,
+          taps,
+          this.session.spec.width,
+          this.manifest.open_set.feature_space ?? 'raw-l2',
+        ),
+      );
       const order = Array.from(p.keys()).sort((a, b) => p[b] - p[a] || a - b);
       const reason =
         ood < this.manifest.open_set.threshold

@@ -2,7 +2,54 @@
 // cosine similarity between an image's pooled (raw) features and per-class prototypes
 // (k-means centroids of the training features). Fish of known species land near a prototype;
 // giraffes and cement mixers do not, however confident the softmax is.
+import { parseTap, tapChannels } from './backbone/specs.ts';
 import { rng } from './train/rng.ts';
+
+/**
+ * Feature space of the open-set score. `raw-l2`: the concatenated pooled taps as fetched.
+ * `raw-l2-grid-mean`: grid-pooled taps (`:q2`...) are first reduced to the mean of their cells
+ * per channel (= global average pooling when the grid divides the map), so prototypes stay as
+ * small as with average pooling (160 x 2080 float16 = 650 KB for the species taps, instead of
+ * 2.2 MB) and the score lives in the space measured in docs/model-research.md §4.
+ */
+export type OpenSetSpace = 'raw-l2' | 'raw-l2-grid-mean';
+
+export function openSetSpace(taps: readonly string[]): OpenSetSpace {
+  return taps.some((t) => parseTap(t).pool.kind === 'grid') ? 'raw-l2-grid-mean' : 'raw-l2';
+}
+
+/** The open-set features of one concatenated feature vector (see OpenSetSpace). */
+export function openSetFeatures(
+  raw: Float32Array,
+  taps: readonly string[],
+  width: 100 | 140,
+  space: OpenSetSpace,
+): Float32Array {
+  if (space === 'raw-l2') return raw;
+  const parts = taps.map((t) => {
+    const { base, pool } = parseTap(t);
+    return {
+      len: tapChannels(width, t),
+      cells: pool.kind === 'grid' ? pool.n * pool.n : 1,
+      c: tapChannels(width, base),
+    };
+  });
+  const out = new Float32Array(parts.reduce((a, p) => a + p.c, 0));
+  let i = 0;
+  let o = 0;
+  for (const p of parts) {
+    for (let ch = 0; ch < p.c; ch++) {
+      let s = 0;
+      for (let q = 0; q < p.cells; q++) s += raw[i + ch * p.cells + q];
+      out[o + ch] = s / p.cells;
+    }
+    i += p.len;
+    o += p.c;
+  }
+  if (i !== raw.length)
+    throw new Error(`feature length ${raw.length} != ${i} for taps ${taps.join(',')}`);
+  return out;
+}
 
 export interface Prototypes {
   dim: number;

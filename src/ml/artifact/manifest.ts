@@ -1,6 +1,7 @@
 // The model artefact's manifest (`manifest.json`): everything needed to serve, audit and
 // reproduce one model version. Binary tensors live in `head.bin` (float32) and
 // `prototypes.bin` (float16), addressed by element offsets listed here.
+import type { OpenSetSpace } from '../openset.ts';
 import type { PreprocessSpec } from '../preprocess.ts';
 
 export const MANIFEST_FORMAT = 'aquaml-model/1';
@@ -53,7 +54,8 @@ export interface Manifest {
   calibration: { method: 'temperature'; temperature: number };
   open_set: {
     method: 'max-cosine-prototypes';
-    feature_space: 'raw-l2';
+    /** `raw-l2-grid-mean`: grid-pooled taps reduced to their cell mean first (openset.ts). */
+    feature_space: OpenSetSpace;
     prototypes: number;
     per_class: number;
     threshold: number;

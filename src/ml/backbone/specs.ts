@@ -6,7 +6,7 @@
 // A tap name may carry a pooling suffix: `b13_expand` is global average pooling (as before),
 // `b13_expand:max` global max, `b13_expand:gem3` generalised mean with p = 3 (inputs clamped at
 // 1e-6), `b13_expand:q2` the averages of a 2x2 grid of regions (4 x C values, channel-major;
-// `q3`, `q4`: 3x3, 4x4; regions overlap by a row/column when the map does not divide evenly),
+// `q3`-`q5`: 3x3 to 5x5; regions overlap by a row/column when the map does not divide evenly),
 // `b13_expand:raw` the unpooled [C, H, W] map (research only). Pooled variants exist only in
 // graphs built for an explicit tap list (`ensureBackbone(store, id, taps)`), which also drop every
 // output (and pooling node) a model does not use.
@@ -45,7 +45,7 @@ export type TapPool =
   | { kind: 'grid'; n: number }
   | { kind: 'raw' };
 
-const POOL = /^(?:(avg)|(max)|gem(\d)|q([2-4])|(raw))$/;
+const POOL = /^(?:(avg)|(max)|gem(\d)|q([2-5])|(raw))$/;
 
 /** `b13_expand:gem3` → base tap `b13_expand`, GeM pooling with p = 3. */
 export function parseTap(tap: string): { base: string; pool: TapPool } {
@@ -53,7 +53,7 @@ export function parseTap(tap: string): { base: string; pool: TapPool } {
   if (i < 0) return { base: tap, pool: { kind: 'avg' } };
   const base = tap.slice(0, i);
   const m = POOL.exec(tap.slice(i + 1));
-  if (!m) throw new Error(`unknown pooling in tap ${tap} (avg, max, gem<p>, q2, q3, q4, raw)`);
+  if (!m) throw new Error(`unknown pooling in tap ${tap} (avg, max, gem<p>, q2-q5, raw)`);
   if (m[1]) return { base, pool: { kind: 'avg' } };
   if (m[2]) return { base, pool: { kind: 'max' } };
   if (m[3]) {

@@ -6,6 +6,7 @@ import { fitTemperature, nll } from './calibrate.ts';
 import { headLogits, softmax } from './head.ts';
 import type { Head } from './head.ts';
 import { trainMlp } from './mlp.ts';
+import { trainSoftmaxGemm } from './softmax-gemm.ts';
 import { trainSoftmax } from './softmax-regression.ts';
 
 export interface HeadCandidate {
@@ -32,6 +33,8 @@ export interface FitHeadsOptions {
     | false;
   seed: number;
   maxIter: number;
+  /** Matrix products of the softmax solver: onnxruntime Gemm (default) or plain TypeScript. */
+  solver?: 'gemm' | 'js';
   onProgress?: (msg: string) => void;
 }
 
@@ -67,21 +70,23 @@ function assess(
   };
 }
 
-export function fitHeads(
+export async function fitHeads(
   X: Float32Array,
   y: Int32Array,
   vRows: Float32Array[],
   vy: Int32Array,
   labels: string[],
   o: FitHeadsOptions,
-): { best: HeadCandidate; candidates: HeadCandidate[] } {
+): Promise<{ best: HeadCandidate; candidates: HeadCandidate[] }> {
   const k = labels.length;
   const cw = classWeights(y, k);
   const cands: HeadCandidate[] = [];
   let init: Float64Array | undefined;
   // Strongest regularisation first: each solution warm-starts the next, weaker λ.
   for (const l2 of [...o.l2Grid].sort((a, b) => b - a)) {
-    const head = trainSoftmax(X, y, k, { l2, classWeights: cw, init, maxIter: o.maxIter });
+    const so = { l2, classWeights: cw, init, maxIter: o.maxIter };
+    const head =
+      o.solver === 'js' ? trainSoftmax(X, y, k, so) : await trainSoftmaxGemm(X, y, k, so);
     const l = head.layers[0];
     init = new Float64Array(l.weight.length + l.bias.length);
     init.set(l.weight);

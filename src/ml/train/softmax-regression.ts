@@ -70,6 +70,8 @@ export function trainSoftmax(
   };
 }
 
+type Evaluation = { fx: number; g: Float64Array };
+
 /** Limited-memory BFGS (two-loop recursion, m = 10) with a backtracking Armijo line search. */
 export function lbfgs(
   f: (x: Float64Array, g: Float64Array) => number,
@@ -77,11 +79,43 @@ export function lbfgs(
   maxIter: number,
   tol: number,
 ): Float64Array {
+  const steps = lbfgsSteps(x0, maxIter, tol);
+  let r = steps.next();
+  while (!r.done) {
+    const g = new Float64Array(x0.length);
+    const fx = f(r.value, g);
+    r = steps.next({ fx, g });
+  }
+  return r.value;
+}
+
+/** lbfgs() with an asynchronous objective (e.g. matrix products in onnxruntime): same steps. */
+export async function lbfgsAsync(
+  f: (x: Float64Array, g: Float64Array) => Promise<number>,
+  x0: Float64Array,
+  maxIter: number,
+  tol: number,
+): Promise<Float64Array> {
+  const steps = lbfgsSteps(x0, maxIter, tol);
+  let r = steps.next();
+  while (!r.done) {
+    const g = new Float64Array(x0.length);
+    const fx = await f(r.value, g);
+    r = steps.next({ fx, g });
+  }
+  return r.value;
+}
+
+/** The optimiser as a generator: yields each point to evaluate, receives its value and gradient. */
+function* lbfgsSteps(
+  x0: Float64Array,
+  maxIter: number,
+  tol: number,
+): Generator<Float64Array, Float64Array, Evaluation> {
   const P = x0.length;
   const M = 10;
   let x = x0;
-  let g = new Float64Array(P);
-  let fx = f(x, g);
+  let { fx, g } = yield x;
   const S: Float64Array[] = [];
   const Y: Float64Array[] = [];
   const rho: number[] = [];
@@ -112,12 +146,13 @@ export function lbfgs(
       continue;
     }
     let step = 1;
-    const xn = new Float64Array(P);
-    const gn = new Float64Array(P);
+    let xn: Float64Array = new Float64Array(P);
+    let gn: Float64Array = new Float64Array(P);
     let fn = Infinity;
     for (let ls = 0; ls < 30; ls++) {
+      xn = new Float64Array(P);
       for (let p = 0; p < P; p++) xn[p] = x[p] - step * q[p];
-      fn = f(xn, gn);
+      ({ fx: fn, g: gn } = yield xn);
       if (fn <= fx + 1e-4 * step * gd) break;
       step *= 0.5;
     }

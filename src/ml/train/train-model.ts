@@ -1,13 +1,13 @@
 // `trainModel`: image folders → a complete model artefact directory (see artifact/manifest.ts).
 import { basename, join, resolve } from 'node:path';
 import { BackbonePool } from '../backbone/session.ts';
-import { parseBackboneId } from '../backbone/specs.ts';
+import { hasTap, parseBackboneId, parseTap } from '../backbone/specs.ts';
 import { fingerprint, groupedSplit, listImageFolder, sha256File } from '../data/dataset.ts';
 import type { ImageItem } from '../data/dataset.ts';
 import { embedItems } from '../embed/embedder.ts';
 import { auroc, computeMetrics } from '../evaluate/metrics.ts';
 import { listImagesRecursive } from '../evaluate/evaluate-model.ts';
-import { fitPrototypes, oodScore, quantile } from '../openset.ts';
+import { fitPrototypes, oodScore, openSetFeatures, openSetSpace, quantile } from '../openset.ts';
 import { DEFAULT_PREPROCESS } from '../preprocess.ts';
 import { confusionSvg } from '../artifact/confusion-svg.ts';
 import { modelCard } from '../artifact/card.ts';
@@ -68,8 +68,9 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const taps = opts.taps ?? DEFAULTS[opts.task].taps;
   const bspec = parseBackboneId(backboneId);
   for (const t of taps)
-    if (!bspec.taps.includes(t)) throw new Error(`backbone ${backboneId} has no tap ${t}`);
-  const spec = { ...DEFAULT_PREPROCESS, size: bspec.inputSize };
+    if (!hasTap(bspec, t) || parseTap(t).pool.kind === 'raw')
+      throw new Error(`backbone ${backboneId} has no tap ${t}`);
+  const spec = { ...DEFAULT_PREPROCESS, ...DEFAULTS[opts.task].preprocess, size: bspec.inputSize };
   const progress = opts.onProgress ?? (() => undefined);
 
   progress({ phase: 'scan', message: `scanning ${opts.dataDir}` });
@@ -97,7 +98,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       )
     : [];
   try {
-    const session = await pool.get(backboneId);
+    const session = await pool.get(backboneId, taps);
     const total = trainItems.length + valItems.length;
     const common = { session, spec, taps, flip: true, cacheDir: opts.cacheDir };
     tr = await embedItems(trainItems, {
@@ -124,7 +125,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const vO = va.original.map((r) => standardize(st, r));
   const vF = va.flipped!.map((r) => standardize(st, r));
   const hp = DEFAULTS[opts.task].hyper;
-  const { best, candidates } = fitHeads(X, yAug, vO, yva, labels, {
+  const { best, candidates } = await fitHeads(X, yAug, vO, yva, labels, {
     l2Grid: hp.l2Grid,
     mlp: hp.mlp,
     seed,
@@ -145,8 +146,10 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const perClass = hp.prototypesPerClass;
   // Open-set prototypes live in the raw (unstandardised) feature space: measured AUROC 0.99 vs
   // 0.95 after standardisation, which inflates near-constant dimensions (docs/model-research.md).
-  const prototypes = fitPrototypes(rows, yAug, labels.length, perClass, seed);
-  const oodVal = va.original.map((x) => oodScore(prototypes, x));
+  const space = openSetSpace(taps);
+  const osf = (r: Float32Array): Float32Array => openSetFeatures(r, taps, bspec.width, space);
+  const prototypes = fitPrototypes(rows.map(osf), yAug, labels.length, perClass, seed);
+  const oodVal = va.original.map((x) => oodScore(prototypes, osf(x)));
   const oodThreshold = quantile(oodVal, hp.oodQuantile);
   const conf = probs.map((p) => p[argmax(p)]);
   const confThreshold = pickConfidenceThreshold(conf, hp.maxConfidenceRejection);
@@ -156,7 +159,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   let ood: Manifest['metrics']['ood'];
   if (oo) {
     const zs = oo.original.map((r) => standardize(st, r));
-    const scores = oo.original.map((r) => oodScore(prototypes, r));
+    const scores = oo.original.map((r) => oodScore(prototypes, osf(r)));
     const unknownOod = zs.filter((z, i) => {
       const p = softmax(headLogits(best.head, z), T);
       return scores[i] < oodThreshold || p[argmax(p)] < confThreshold;
@@ -248,7 +251,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     calibration: { method: 'temperature', temperature: round(T, 6) },
     open_set: {
       method: 'max-cosine-prototypes',
-      feature_space: 'raw-l2',
+      feature_space: space,
       prototypes: prototypes.classes.length,
       per_class: perClass,
       threshold: round(oodThreshold, 6),
