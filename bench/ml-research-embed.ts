@@ -1,4 +1,5 @@
-// Research step 1: embed fish-species train+val (and mirrored copies) with every candidate
+// Research step 1 (caches made with lanczos3 resampling, pinned here since bilinear became the
+// global default): embed fish-species train+val (and mirrored copies) with every candidate
 // backbone / input size, caching all late taps, and measure raw ORT throughput per graph.
 // Usage: node bin/run-ts.js bench/ml-research-embed.ts [ids...]
 import { join, resolve } from 'node:path';
@@ -39,7 +40,7 @@ const pool = new BackbonePool(resolve('data/store'));
 for (const id of ids) {
   const session = await pool.get(id);
   const size = session.inputSize;
-  const spec = { ...DEFAULT_PREPROCESS, size };
+  const spec = { ...DEFAULT_PREPROCESS, kernel: 'lanczos3' as const, size };
   for (const split of ['train', 'val']) {
     const { items } = await listImageFolder(join(data, split));
     const t0 = performance.now();

@@ -43,7 +43,7 @@ export async function loadSplit(id: string, split: 'train' | 'val'): Promise<Spl
   const folder = await listImageFolder(join(DATA, split));
   const e = await embedItems(folder.items, {
     session: { spec } as BackboneSession,
-    spec: { ...DEFAULT_PREPROCESS, size: spec.inputSize },
+    spec: { ...DEFAULT_PREPROCESS, kernel: 'lanczos3', size: spec.inputSize },
     taps: RESEARCH_TAPS,
     flip: true,
     cacheDir: resolve('data/research-cache'),

@@ -23,7 +23,7 @@ const items = await Promise.all(
 );
 const e = await embedItems(items, {
   session: await pool.get(id),
-  spec: { ...DEFAULT_PREPROCESS, size: bs.inputSize },
+  spec: { ...DEFAULT_PREPROCESS, kernel: 'lanczos3', size: bs.inputSize },
   taps: RESEARCH_TAPS,
   flip: false,
   cacheDir: resolve('data/research-cache'),
