@@ -8,7 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEST="${NONFISH_DIR:-data/nonfish}"
+# One line naming the set's sources, read by `trainModel` (model cards) when --ood points here.
+describe() {
+  echo "scripts/fetch-nonfish.sh: Debian darknet photos ($(find "$DEST/photos" -type f | wc -l)), tuxpaint-stamps-default photo stamps without fish/cartoons/symbols ($(find "$DEST/stamps" -type f | wc -l)), and $(find "$DEST/crops" -type f | wc -l) small crops of the darknet photos" >"$DEST/DESCRIPTION"
+}
 if [[ -f "$DEST/.complete" ]]; then
+  [[ -f "$DEST/DESCRIPTION" ]] || describe
   echo "non-fish set already in $DEST"
   exit 0
 fi
@@ -35,5 +40,6 @@ find "$STAMPS" -type f \( -iname '*.png' -o -iname '*.jpg' \) |
     cp "$f" "$DEST/stamps/${rel//\//__}"
   done
 node bin/run-ts.js scripts/make-nonfish-crops.ts "$DEST/photos" "$DEST/crops"
+describe
 touch "$DEST/.complete"
 echo "non-fish set: $(find "$DEST/photos" -type f | wc -l) photos, $(find "$DEST/stamps" -type f | wc -l) stamps, $(find "$DEST/crops" -type f | wc -l) crops in $DEST"

@@ -1,4 +1,5 @@
 // `trainModel`: image folders → a complete model artefact directory (see artifact/manifest.ts).
+import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { BackbonePool } from '../backbone/session.ts';
 import { hasTap, parseBackboneId, parseTap } from '../backbone/specs.ts';
@@ -168,7 +169,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       auroc: round(auroc(oodVal, scores), 4),
       nonfish_unknown_rate: round(unknownOod / zs.length, 4),
       n_nonfish: zs.length,
-      source: opts.oodDescription ?? basename(resolve(opts.oodDir!)),
+      source: opts.oodDescription ?? (await describeDir(opts.oodDir!)),
     };
   }
   const trainingSeconds = (performance.now() - t1) / 1000;
@@ -308,6 +309,12 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   progress({ phase: 'write', message: opts.outDir });
   await writeOutputs(opts, manifest, packed.bytes, prototypes, metrics.confusion_matrix);
   return { outDir: opts.outDir, manifest, embeddingSeconds, trainingSeconds };
+}
+
+/** A folder's one-line `DESCRIPTION` file (scripts/fetch-nonfish.sh writes one), else its name. */
+async function describeDir(dir: string): Promise<string> {
+  const text = await readFile(join(dir, 'DESCRIPTION'), 'utf8').catch(() => '');
+  return text.trim().split('\n')[0] || basename(resolve(dir));
 }
 
 /** Largest threshold (0.2-0.6) that rejects at most `maxReject` of the validation images. */
