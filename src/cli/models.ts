@@ -165,27 +165,33 @@ export function registerModelsCommand(program: Command): void {
   models
     .command('build-backbone')
     .description('Convert the MobileNetV2 weights bundled in nsfwjs to ONNX in the model store')
-    .argument('[ids...]', 'backbone ids (default: those the registered models use)')
+    .argument(
+      '[ids...]',
+      'backbone ids, every tap as an output (default: the graphs the registered models run, with only their taps)',
+    )
     .action(async (ids: string[]) => {
       await withContext(async (ctx) => {
-        let wanted = ids;
+        // [id, taps]: a model's graph has only that model's taps as outputs (as the classifier loads it).
+        let wanted: [string, string[] | undefined][] = ids.map((id) => [id, undefined]);
         if (!wanted.length) {
           const rows = await ctx.registry.list();
-          wanted = [
-            ...new Set(
-              rows
-                .map((r) => (r.manifest.backbone as { id?: string } | undefined)?.id)
-                .filter((id): id is string => typeof id === 'string'),
-            ),
-          ];
+          const seen = new Map<string, [string, string[]]>();
+          for (const r of rows) {
+            const b = r.manifest.backbone as { id?: string; taps?: string[] } | undefined;
+            if (typeof b?.id !== 'string' || !Array.isArray(b.taps)) continue;
+            seen.set(`${b.id}|${b.taps.join(',')}`, [b.id, b.taps]);
+          }
+          wanted = [...seen.values()];
         }
         if (!wanted.length)
           throw new CliError('no backbone ids given and no registered model names one');
-        for (const id of wanted) {
+        for (const [id, taps] of wanted) {
           const started = performance.now();
-          const path = await ensureBackbone(ctx.config.models.storeDir, id).catch((err: Error) => {
-            throw new CliError(err.message);
-          });
+          const path = await ensureBackbone(ctx.config.models.storeDir, id, taps).catch(
+            (err: Error) => {
+              throw new CliError(err.message);
+            },
+          );
           console.log(`${id}: ${path} (${Math.round(performance.now() - started)} ms)`);
         }
       });
