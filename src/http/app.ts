@@ -68,7 +68,16 @@ async function buildTypedApp(ctx: AppContext) {
       },
       reply.elapsedTime / 1000,
     );
-    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    // Probes are polled every few seconds (a not-ready 503 is their normal answer while loading):
+    // they would drown the log, so they go to debug. Overload (503) is a warning, not an error.
+    const probe = /^\/(health|live|ready)(\/|$)|^\/v2\/health\//.test(request.url);
+    const level = probe
+      ? 'debug'
+      : reply.statusCode === 503
+        ? 'warn'
+        : reply.statusCode >= 500
+          ? 'error'
+          : 'info';
     request.log[level](
       {
         method: request.method,
