@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { Role } from '../../db/schema.ts';
 
 export interface AccessClaims {
@@ -18,6 +19,14 @@ export class InvalidTokenError extends Error {
 /** Signs and checks short-lived HS256 access tokens. */
 export class AccessTokens {
   private readonly key: Uint8Array;
+  /**
+   * Tokens whose signature was already checked, with their expiry: a client sends the same token
+   * with every request, and HMAC verification through WebCrypto costs more than the rest of a
+   * cached authentication. The key is the whole signed token, so a hit is as good as a check.
+   */
+  private readonly verified = new LRUCache<string, { claims: AccessClaims; expMs: number }>({
+    max: 10_000,
+  });
 
   constructor(
     secret: string,
@@ -39,6 +48,12 @@ export class AccessTokens {
   }
 
   async verify(token: string): Promise<AccessClaims> {
+    const known = this.verified.get(token);
+    if (known) {
+      if (Date.now() < known.expMs) return known.claims;
+      this.verified.delete(token);
+      throw new InvalidTokenError('expired');
+    }
     try {
       const { payload } = await jwtVerify(token, this.key, {
         issuer: this.issuer,
@@ -47,11 +62,14 @@ export class AccessTokens {
       if (payload.typ !== 'access' || typeof payload.sub !== 'string') {
         throw new InvalidTokenError('invalid');
       }
-      return {
+      const claims: AccessClaims = {
         sub: payload.sub,
         role: payload.role as Role,
         username: String(payload.username ?? ''),
       };
+      if (typeof payload.exp === 'number')
+        this.verified.set(token, { claims, expMs: payload.exp * 1000 });
+      return claims;
     } catch (err) {
       if (err instanceof InvalidTokenError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw new InvalidTokenError('expired');
