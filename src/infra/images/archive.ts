@@ -10,6 +10,8 @@ const SHA = /^[0-9a-f]{64}$/;
  */
 export class ImageArchive {
   private readonly inFlight = new Set<string>();
+  /** Shard directories known to exist (at most 256), so a write is one open-write-close. */
+  private readonly shards = new Set<string>();
 
   constructor(
     readonly root: string,
@@ -26,16 +28,19 @@ export class ImageArchive {
     if (this.inFlight.has(sha)) return;
     this.inFlight.add(sha);
     const path = this.path(sha);
-    void stat(path)
-      .then(
-        () => undefined,
-        async () => {
-          await mkdir(join(this.root, sha.slice(0, 2)), { recursive: true });
-          await writeFile(path, bytes, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-            if (err.code !== 'EEXIST') throw err;
-          });
-        },
-      )
+    const shard = sha.slice(0, 2);
+    const write = async () => {
+      if (!this.shards.has(shard)) {
+        await mkdir(join(this.root, shard), { recursive: true });
+        this.shards.add(shard);
+      }
+      // 'wx' leaves an image that is already kept untouched (same hash, same bytes).
+      await writeFile(path, bytes, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') this.shards.delete(shard);
+        if (err.code !== 'EEXIST') throw err;
+      });
+    };
+    void write()
       .catch((err: unknown) => this.logger.warn({ err }, 'could not keep a classified image'))
       .finally(() => this.inFlight.delete(sha));
   }
