@@ -5,11 +5,12 @@ import { concatTaps } from './embed/embedder.ts';
 import type { Manifest } from './artifact/manifest.ts';
 import { readArtifact } from './artifact/store.ts';
 import type { ModelParts } from './artifact/store.ts';
-import { oodScore, openSetFeatures } from './openset.ts';
+import { MatMulABt } from './gemm.ts';
+import { l2normalize, openSetFeatures } from './openset.ts';
 import { flipHorizontal } from './preprocess.ts';
 import type { PreprocessSpec } from './preprocess.ts';
-import { argmax, headLogits, softmax } from './train/head.ts';
-import { standardize } from './train/standardize.ts';
+import { argmax, softmax } from './train/head.ts';
+import { pack, standardize } from './train/standardize.ts';
 
 export interface Prediction {
   label: string;
@@ -41,7 +42,7 @@ export async function loadModel(artefactDir: string, backbones: BackbonePool): P
   const parts = await readArtifact(artefactDir);
   // A graph with only this model's taps as outputs (see backbone/build.ts).
   const session = await backbones.get(parts.manifest.backbone.id, parts.manifest.backbone.taps);
-  return new ArtefactClassifier(parts.manifest, parts, session);
+  return new ArtefactClassifier(parts.manifest, parts, session, await MatMulABt.create());
 }
 
 class ArtefactClassifier implements Classifier {
@@ -51,11 +52,27 @@ class ArtefactClassifier implements Classifier {
     readonly manifest: Manifest,
     private readonly parts: ModelParts,
     private readonly session: BackboneSession,
+    private readonly matmul: MatMulABt,
   ) {
     const p = manifest.preprocessing;
     this.preprocessing = { size: p.size, fit: p.fit, kernel: p.kernel, scale: p.scale };
     if (session.inputSize !== p.size)
       throw new Error(`backbone input ${session.inputSize} != model input ${p.size}`);
+  }
+
+  /** Logits of every row of the standardised batch Z [m × d]: [m × classes]. */
+  private async headLogitsBatch(Z: Float32Array, m: number): Promise<Float32Array> {
+    let h = Z;
+    for (const l of this.parts.head.layers) {
+      const o = await this.matmul.run(h, m, l.weight, l.outDim);
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < l.outDim; j++) {
+          const v = o[i * l.outDim + j] + l.bias[j];
+          o[i * l.outDim + j] = l.relu && v < 0 ? 0 : v;
+        }
+      h = o;
+    }
+    return h;
   }
 
   async predictBatch(inputs: Float32Array[], opts: PredictOptions = {}): Promise<Prediction[]> {
@@ -74,30 +91,36 @@ class ArtefactClassifier implements Classifier {
     });
     const taps = this.manifest.backbone.taps;
     const out = await this.session.run(batch, m, taps);
-    const { standardizer, head, prototypes } = this.parts;
+    const { standardizer, prototypes } = this.parts;
     const labels = this.manifest.labels;
     const k = Math.min(opts.topK ?? 5, labels.length);
     const T = this.manifest.calibration.temperature;
+    // The head and the open-set similarities are matrix products over the whole batch.
+    const raws = Array.from({ length: m }, (_, i) => concatTaps(out, taps, m, i));
+    const d = raws[0].length;
+    const Z = new Float32Array(m * d);
+    raws.forEach((raw, i) => standardize(standardizer, raw, Z.subarray(i * d, (i + 1) * d)));
+    const logitsAll = await this.headLogitsBatch(Z, m);
+    const space = this.manifest.open_set.feature_space ?? 'raw-l2';
+    const F = pack(
+      raws
+        .slice(0, n)
+        .map((raw) => l2normalize(openSetFeatures(raw, taps, this.session.spec.width, space))),
+    );
+    const sims = await this.matmul.run(F, n, prototypes.vectors, prototypes.classes.length);
+    const c = labels.length;
+    const P = prototypes.classes.length;
     return inputs.map((_, i) => {
-      const raw = concatTaps(out, taps, m, i);
-      const z = standardize(standardizer, raw);
-      let logits = headLogits(head, z);
+      let logits: Float32Array | number[] = logitsAll.subarray(i * c, (i + 1) * c);
       if (tta) {
-        const zf = standardize(standardizer, concatTaps(out, taps, m, n + i));
-        const lf = headLogits(head, zf);
-        logits = logits.map((v, j) => (v + lf[j]) / 2);
+        const lf = logitsAll.subarray((n + i) * c, (n + i + 1) * c);
+        logits = Array.from(logits, (v, j) => (v + lf[j]) / 2);
       }
+      const z = Z.subarray(i * d, (i + 1) * d);
       const p = softmax(logits, T);
       const best = argmax(p);
-      const ood = oodScore(
-        prototypes,
-        openSetFeatures(
-          raw,
-          taps,
-          this.session.spec.width,
-          this.manifest.open_set.feature_space ?? 'raw-l2',
-        ),
-      );
+      let ood = -1;
+      for (let r = 0; r < P; r++) ood = Math.max(ood, sims[i * P + r]);
       const order = Array.from(p.keys()).sort((a, b) => p[b] - p[a] || a - b);
       const reason =
         ood < this.manifest.open_set.threshold

@@ -3,51 +3,16 @@
 // nodes: ~20-50x faster than the TypeScript loops, which matters for the 10-15k-dimensional grid
 // pooled features (docs/model-research.md §7). One intra-op thread: the summation order, and so
 // the result, does not depend on the machine's core count (same data → same weights).
-import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import { GEMM_SESSION_OPTIONS, gemmModel } from '../gemm.ts';
 import type { Head } from './head.ts';
 import { lbfgsAsync } from './softmax-regression.ts';
 import type { SoftmaxOptions } from './softmax-regression.ts';
 
-const { onnx } = onnxProto;
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-
-function valueInfo(name: string, dims: string[]): onnxProto.onnx.IValueInfoProto {
-  return {
-    name,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => ({ dimParam: d })) } } },
-  };
-}
-
-/** One Gemm: `transA` → Aᵀ·B, else A·Bᵀ. */
-function gemmModel(a: string, b: string, transA: boolean): Uint8Array {
-  const attr: onnxProto.onnx.IAttributeProto = {
-    name: transA ? 'transA' : 'transB',
-    type: onnx.AttributeProto.AttributeType.INT,
-    i: 1,
-  };
-  const model: onnxProto.onnx.IModelProto = {
-    irVersion: 7,
-    producerName: 'aquaml-train',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'gemm',
-      node: [{ opType: 'Gemm', input: [a, b], output: ['Y'], attribute: [attr] }],
-      input: [valueInfo(a, ['r', 'c']), valueInfo(b, ['r2', 'c2'])],
-      output: [valueInfo('Y', ['o1', 'o2'])],
-    },
-  };
-  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
-}
-
 let sessions: Promise<[ort.InferenceSession, ort.InferenceSession]> | undefined;
 
 function gemmSessions(): Promise<[ort.InferenceSession, ort.InferenceSession]> {
-  const opts: ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-  };
+  const opts = GEMM_SESSION_OPTIONS;
   sessions ??= Promise.all([
     ort.InferenceSession.create(gemmModel('X', 'W', false), opts),
     ort.InferenceSession.create(gemmModel('G', 'X', true), opts),
