@@ -50,6 +50,12 @@ export interface AppConfig {
     maxQueueDelayMs?: number;
     /** Requests waiting per model version beyond this get 503 + Retry-After. */
     maxQueueSize: number;
+    /**
+     * onnxruntime intra-op threads of the serving engine. One by default: the engine shares the
+     * cores with HTTP and image decoding, and a second ORT thread then only adds contention
+     * (measured by `npm run bench -- inference`, docs/serving.md).
+     */
+    inferenceThreads: number;
     /** Keep classified images (by content hash) so feedback can retrain models. */
     keepImages: boolean;
     imageRetentionDays: number;
@@ -336,6 +342,7 @@ export function loadConfig(options: LoadConfigOptions = {}): AppConfig {
           ? undefined
           : r.int('AQUAML_MAX_QUEUE_DELAY_MS', 2, 0, 1000),
       maxQueueSize: r.int('AQUAML_MAX_QUEUE_SIZE', 512, 1, 100_000),
+      inferenceThreads: r.int('AQUAML_SERVING_THREADS', 1, 1, 64),
       keepImages: r.bool('AQUAML_KEEP_IMAGES', true),
       imageRetentionDays: r.int('AQUAML_IMAGE_RETENTION_DAYS', 30, 1, 3650),
       cacheEnabled: r.bool('AQUAML_PREDICTION_CACHE', true),

@@ -54,7 +54,7 @@ export function createServing(deps: ServingDeps): Serving {
   const { config, db, bus, store, registry, metrics, audit, logger } = deps;
   const s = config.serving;
   const engine = new InferenceEngine(
-    { storeDir: config.models.storeDir, intraOpThreads: config.models.backboneThreads },
+    { storeDir: config.models.storeDir, intraOpThreads: s.inferenceThreads },
     logger.child({ component: 'inference' }),
   );
   const router = new TrafficRouter(db, registry);
