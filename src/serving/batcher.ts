@@ -4,7 +4,11 @@ import { serviceUnavailable } from '../http/errors.ts';
 export interface BatchingPolicy {
   /** The most requests run together in one backbone pass. */
   maxBatchSize: number;
-  /** How long a request may wait for others to join its batch while the engine is idle (Triton's max_queue_delay). */
+  /**
+   * How long a request may wait for others to join its batch while the engine is idle (Triton's
+   * max_queue_delay). It waits only while other requests are on their way (announced, still
+   * decoding): a request with nobody behind it runs at once.
+   */
   maxQueueDelayMs: number;
   /** Requests waiting beyond this are refused with 503 + Retry-After: memory stays bounded. */
   maxQueueSize: number;
@@ -28,6 +32,12 @@ export interface BatchObserver {
   rejected(): void;
 }
 
+/** A request on its way to the batcher (its image is being decoded). */
+export interface Arrival {
+  /** Call when the request will not come after all (bad image, cache hit). */
+  withdraw(): void;
+}
+
 interface Waiting {
   input: Uint8Array;
   enqueuedAt: number;
@@ -38,13 +48,16 @@ interface Waiting {
 /**
  * Dynamic batching for one model version. While a batch runs, new requests queue; when it ends,
  * the queue (up to maxBatchSize) runs next, so batches grow with load by themselves. When the
- * engine is idle, the first request waits at most maxQueueDelayMs for company.
+ * engine is idle, the first request waits at most maxQueueDelayMs for company, and only while
+ * company is known to be coming (announced requests still decoding): an idle service answers a
+ * lone request without the delay, a busy one fills its batches.
  */
 export class DynamicBatcher {
   private readonly queue: Waiting[] = [];
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
   private idleWaiters: (() => void)[] = [];
+  private announced = 0;
 
   constructor(
     private policy: BatchingPolicy,
@@ -66,7 +79,27 @@ export class DynamicBatcher {
     this.policy = policy;
   }
 
-  submit(input: Uint8Array): Promise<BatchedResult> {
+  /** Announces a request before its image is decoded; pass the result to `submit`. */
+  announce(): Arrival & { take(): boolean } {
+    this.announced += 1;
+    let open = true;
+    const close = (): boolean => {
+      if (!open) return false;
+      open = false;
+      this.announced -= 1;
+      return true;
+    };
+    return {
+      take: close,
+      withdraw: () => {
+        if (close()) this.schedule();
+      },
+    };
+  }
+
+  /** Queues one decoded image; `arrival` is its announcement, if it was announced. */
+  submit(input: Uint8Array, arrival?: Arrival & { take(): boolean }): Promise<BatchedResult> {
+    arrival?.take();
     if (this.queue.length >= this.policy.maxQueueSize) {
       this.observer?.rejected();
       // Retry after roughly the time the queue needs to drain.
@@ -85,7 +118,11 @@ export class DynamicBatcher {
 
   private schedule(): void {
     if (this.running >= this.maxInFlight || !this.queue.length) return;
-    if (this.queue.length >= this.policy.maxBatchSize || this.policy.maxQueueDelayMs <= 0) {
+    if (
+      this.queue.length >= this.policy.maxBatchSize ||
+      this.policy.maxQueueDelayMs <= 0 ||
+      this.announced === 0
+    ) {
       this.dispatch();
       return;
     }

@@ -3,7 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { ModelStore } from '../infra/store/types.ts';
 import type { ModelRegistry } from '../modules/models/registry.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { type BatchedResult, type BatchingPolicy, DynamicBatcher } from './batcher.ts';
+import { type BatchingPolicy, DynamicBatcher } from './batcher.ts';
 import type { InferenceEngine } from './engine/engine.ts';
 import type { TrafficRouter, VersionRef } from './router.ts';
 import type { ServingStats } from './stats.ts';
@@ -105,11 +105,6 @@ export class ModelRuntime {
       'model loaded',
     );
     return { key, name: ref.name, version: ref.version, manifest, batcher };
-  }
-
-  async predict(ref: VersionRef, rgb: Uint8Array): Promise<BatchedResult & { model: LoadedModel }> {
-    const model = await this.get(ref);
-    return { ...(await model.batcher.submit(rgb)), model };
   }
 
   /** Loads every version a route can send traffic to (all models, or one after a change). */

@@ -1,6 +1,7 @@
 // Dynamic batching, A/B traffic splits and shadow runs on the shipped species model.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
 import { signedInUser, startTestApp, type TestApp, type TestUser } from '../support/app.ts';
 import { imageForm, noisePng, solidJpeg } from '../support/images.ts';
 import { shippedModelSkip } from '../support/models.ts';
@@ -42,25 +43,48 @@ describe('dynamic batching', { skip: shippedModelSkip }, () => {
     }
   });
 
-  test('a lone request waits for company at most max_queue_delay_ms', async () => {
-    for (const delay of [0, 80]) {
+  test('a lone request runs at once: nobody is on the way to join it', async () => {
+    const t = await startTestApp({ serving: true, overrides: { AQUAML_MAX_QUEUE_DELAY_MS: '80' } });
+    try {
+      const user = await signedInUser(t, 'viewer');
+      await classify(t, user, await noisePng(64, 64, 1)); // warm-up
+      const waits = [];
+      for (let i = 0; i < 3; i++)
+        waits.push((await classify(t, user, await noisePng(64, 64, 50 + i))).timings.queue_ms);
+      for (const w of waits) assert.ok(w < 20, `queue_ms ${waits.join(', ')}`);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('a request waits at most max_queue_delay_ms for one still decoding', async () => {
+    // A large image decodes for tens of milliseconds; a small one sent just after it is ready
+    // first, waits for it up to the delay, then runs alone.
+    const big = await sharp({
+      create: { width: 5000, height: 4000, channels: 3, background: { r: 20, g: 90, b: 160 } },
+    })
+      .png({ compressionLevel: 1 })
+      .toBuffer();
+    for (const delay of [0, 40]) {
       const t = await startTestApp({
         serving: true,
-        overrides: { AQUAML_MAX_QUEUE_DELAY_MS: String(delay) },
+        overrides: {
+          AQUAML_MAX_QUEUE_DELAY_MS: String(delay),
+          AQUAML_PREDICTION_CACHE: 'false',
+        },
       });
       try {
         const user = await signedInUser(t, 'viewer');
         await classify(t, user, await noisePng(64, 64, 1)); // warm-up
-        const waits = [];
-        for (let i = 0; i < 3; i++)
-          waits.push((await classify(t, user, await noisePng(64, 64, 50 + i))).timings.queue_ms);
-        for (const w of waits) {
-          // Alone, it waits the whole delay (for company that never comes) and not much more.
-          assert.ok(
-            w >= delay * 0.9 && w <= delay + 40,
-            `delay ${delay}: queue_ms ${waits.join(', ')}`,
-          );
-        }
+        const slow = classify(t, user, big);
+        await new Promise((r) => setTimeout(r, 15));
+        const quick = await classify(t, user, await noisePng(64, 64, 77));
+        await slow;
+        const { queue_ms: wait, batch_size: size } = quick.timings;
+        assert.equal(size, 1, `batch size ${size}`);
+        if (delay === 0) assert.ok(wait < 20, `delay 0: queue_ms ${wait}`);
+        else
+          assert.ok(wait >= delay * 0.9 && wait <= delay + 60, `delay ${delay}: queue_ms ${wait}`);
       } finally {
         await t.close();
       }

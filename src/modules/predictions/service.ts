@@ -1,4 +1,4 @@
-import { randomUUID, webcrypto } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Prediction } from '../../ml/classifier.ts';
 import {
   type DecodeLimits,
@@ -86,10 +86,13 @@ export interface ClassificationOptions {
   limits: DecodeLimits;
 }
 
-async function sha256(bytes: Buffer): Promise<string> {
-  // WebCrypto hashes off the event loop.
-  const digest = await webcrypto.subtle.digest('SHA-256', bytes);
-  return Buffer.from(digest).toString('hex');
+/**
+ * Synchronous on purpose: uploads are capped (25 MiB by default) and SHA-256 runs at about
+ * 1 GB/s, so a typical camera frame costs tens of microseconds, less than WebCrypto's
+ * thread-pool round trip (measured in the serving profile).
+ */
+function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 const sameSpec = (a: PreprocessSpec, b: PreprocessSpec) =>
@@ -185,15 +188,23 @@ export class ClassificationService {
     if (this.cache) this.metrics.cache.inc({ result: 'miss' });
     const started = performance.now();
     const spec = model.manifest.preprocessing;
-    // Pixels decoded for another model with the same preprocessing are reused, not decoded again.
-    const input =
-      prior && sameSpec(prior.spec, spec)
-        ? Buffer.from(prior.rgb)
-        : await decodeRgb(image, spec, this.options.limits);
+    // While this image decodes, an idle engine may hold a waiting request for it to join.
+    const arrival = model.batcher.announce();
+    let input: Buffer;
+    try {
+      // Pixels decoded for another model with the same preprocessing are reused, not decoded again.
+      input =
+        prior && sameSpec(prior.spec, spec)
+          ? Buffer.from(prior.rgb)
+          : await decodeRgb(image, spec, this.options.limits);
+    } catch (err) {
+      arrival.withdraw();
+      throw err;
+    }
     const decodeMs = performance.now() - started;
     // The engine takes ownership of the buffer it gets; keep a copy for a second model.
     const decoded: Decoded = { spec, rgb: Buffer.from(input) };
-    const result = await model.batcher.submit(input);
+    const result = await model.batcher.submit(input, arrival);
     void this.cache?.set(cacheKey, { prediction: result.prediction });
     return {
       prediction: result.prediction,
@@ -210,8 +221,8 @@ export class ClassificationService {
   async classify(input: ClassifyInput): Promise<ClassifyResult> {
     const started = performance.now();
     const stickyKey = input.deviceId ?? input.callerId;
-    const [sha, decision, health] = await Promise.all([
-      sha256(input.image),
+    const sha = sha256(input.image);
+    const [decision, health] = await Promise.all([
       this.decide(input.model, stickyKey ?? undefined),
       input.health === false ? undefined : this.healthModel(),
     ]);
