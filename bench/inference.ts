@@ -134,6 +134,7 @@ try {
   );
   let next = 0;
   const rows = [];
+  const cpuRows: string[] = [];
   const runs: [string, number][] = [
     ['species', 1],
     ['species', 8],
@@ -161,10 +162,22 @@ try {
       ],
     };
     await load('warm-up', { ...opts, duration: 2 });
+    const cpuBefore = server.cpuMs();
+    const selfBefore = process.cpuUsage();
     const label = model === 'species' ? 'POST /predictions/classify' : '  same, flip-TTA on';
-    rows.push(await load(label, { ...opts, duration: seconds }));
+    const row = await load(label, { ...opts, duration: seconds });
+    rows.push(row);
+    const cpu = server.cpuMs();
+    const self = process.cpuUsage(selfBefore);
+    const per = (ms: number) => (ms / row.requests).toFixed(2);
+    cpuRows.push(
+      `${model} c=${connections}: server ${per(cpu.main + cpu.libvips + cpu.other - cpuBefore.main - cpuBefore.libvips - cpuBefore.other)} ms (main thread ${per(cpu.main - cpuBefore.main)}, libvips workers ${per(cpu.libvips - cpuBefore.libvips)}, inference + libuv pool + V8 helpers ${per(cpu.other - cpuBefore.other)}), load generator ${per((self.user + self.system) / 1000)} ms`,
+    );
   }
   printTable(rows);
+  console.log(
+    `CPU time per request (2 cores = 2000 ms of CPU per second):\n  ${cpuRows.join('\n  ')}`,
+  );
   const c32 = rows[2]!;
   const flip1 = rows[3]!;
   const flip32 = rows[4]!;

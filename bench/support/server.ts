@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -23,6 +23,29 @@ export interface RunningServer {
   startupMs: number;
   stop(): Promise<number | null>;
   rssMb(): number;
+  /** CPU time (ms) the server has used so far, by thread: main, libvips workers, all others. */
+  cpuMs(): { main: number; libvips: number; other: number };
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+function threadCpuMs(pid: number): { main: number; libvips: number; other: number } {
+  const out = { main: 0, libvips: 0, other: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    if (Number(tid) === pid) out.main += ms;
+    else if (name.startsWith('libvips')) out.libvips += ms;
+    else out.other += ms;
+  }
+  return out;
 }
 
 /** Starts `aquaml <command>` as its own process and waits until /health (or /ready) answers. */
@@ -65,6 +88,9 @@ export async function startServer(
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
       return kb / 1024;
+    },
+    cpuMs() {
+      return threadCpuMs(child.pid!);
     },
     stop() {
       return new Promise((resolve) => {
