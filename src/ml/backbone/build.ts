@@ -1,7 +1,7 @@
 // Converts the nsfwjs weights into `<storeDir>/backbones/<id>.onnx` once; later calls reuse it.
 // With an explicit tap list the graph has exactly those outputs (`<id>.t<hash>.onnx`): onnxruntime
-// computes every output of a graph whether fetched or not, and the pooling nodes on the early,
-// large maps cost ~30 % of the truncated 1.4 graph at 160 (docs/model-research.md §7).
+// computes every output of a graph whether fetched or not, and pooling nodes on the early, large
+// maps are far from free (docs/model-research.md §7).
 import { createHash } from 'node:crypto';
 import { mkdir, rename, stat, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';

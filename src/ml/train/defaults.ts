@@ -39,10 +39,10 @@ const hyper: TaskDefaults['hyper'] = {
 };
 
 export const DEFAULTS: Record<'species' | 'health', TaskDefaults> = {
-  // 3x3-grid pooling of the expanded blocks 12/13 at 128 input (docs/model-research.md §7-§10):
+  // 3x3-grid pooling of the expanded blocks 12/13 at 128 input (docs/model-research.md §7-§12):
   // val 0.896 / grouped 5-fold CV 0.906, against 0.874 / 0.849 for global average pooling at 160,
-  // at ~470 img/s raw (graph built with only these outputs). Lanczos resampling: bilinear lost
-  // 0.8 val / 0.2 CV points on this method (§10).
+  // at 594 img/s raw at batch 32 (graph built with only these outputs). Lanczos resampling:
+  // bilinear lost 0.8 val points (§10).
   species: {
     backbone: 'mnv2-140-128-b16',
     taps: ['b12_expand:q3', 'b13_expand:q3', 'b16_out'],
@@ -51,7 +51,7 @@ export const DEFAULTS: Record<'species' | 'health', TaskDefaults> = {
     hyper,
   },
   // Web photos: every late expansion + block 16 output + embedding, average-pooled, with flip-TTA
-  // (§11): val 0.808 / CV 0.809 at λ 0.01, 0.815 / 0.811 at 0.003 (λ chosen on val).
+  // (§11): val top-1 0.815 (λ chosen on val from the grid below).
   health: {
     backbone: 'mnv2-140-224',
     taps: [
