@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -36,6 +36,24 @@ function artefact(name: string, extra: Record<string, unknown> = {}): string {
 }
 
 describe('registry', () => {
+  test('shipped artefacts are registered once, and restored into a store that lacks them', async () => {
+    const name = unique('shipped').toLowerCase();
+    const shipped = mkdtempSync(join(tmpdir(), 'shipped-'));
+    cpSync(artefact(name), join(shipped, name, '1'), { recursive: true });
+    const added = await t.ctx.registry.registerShipped(shipped);
+    assert.deepEqual(
+      added.map((m) => `${m.name}@${m.version}`),
+      [`${name}@1`],
+    );
+    assert.equal(await t.ctx.store.has(name, 1), true);
+    // A second process on the same database with its own (empty) local store.
+    rmSync(join(t.config.models.storeDir, name), { recursive: true, force: true });
+    assert.equal(await t.ctx.store.has(name, 1), false);
+    assert.deepEqual(await t.ctx.registry.registerShipped(shipped), []);
+    assert.equal(await t.ctx.store.has(name, 1), true);
+    assert.equal((await t.ctx.registry.resolve(name)).version, 1);
+  });
+
   test('versions count up, the first becomes champion, promote and rollback move aliases', async () => {
     const name = unique('m').toLowerCase();
     const v1 = await t.ctx.registry.register({ fromDir: artefact(name), source: 'trained' });

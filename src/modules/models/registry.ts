@@ -332,7 +332,18 @@ export class ModelRegistry {
         .map((d) => Number(d.name))
         .sort((a, b) => a - b);
       for (const version of versions) {
-        if (await this.get(name, version)) continue;
+        if (await this.get(name, version)) {
+          // Registered (by another process, on a shared database) but absent from this
+          // process's store, e.g. a new pod with its own local store: the repository has the files.
+          if (!(await this.store.has(name, version)))
+            await this.store
+              .put(name, version, join(shippedDir, name, String(version)))
+              .catch(async (err: unknown) => {
+                // Another process sharing the store restored it first.
+                if (!(await this.store.has(name, version))) throw err;
+              });
+          continue;
+        }
         try {
           added.push(
             await this.register({
