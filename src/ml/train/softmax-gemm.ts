@@ -12,10 +12,9 @@ import type { SoftmaxOptions } from './softmax-regression.ts';
 let sessions: Promise<[ort.InferenceSession, ort.InferenceSession]> | undefined;
 
 function gemmSessions(): Promise<[ort.InferenceSession, ort.InferenceSession]> {
-  const opts = GEMM_SESSION_OPTIONS;
   sessions ??= Promise.all([
-    ort.InferenceSession.create(gemmModel('X', 'W', false), opts),
-    ort.InferenceSession.create(gemmModel('G', 'X', true), opts),
+    ort.InferenceSession.create(gemmModel('X', 'W', false), GEMM_SESSION_OPTIONS),
+    ort.InferenceSession.create(gemmModel('G', 'X', true), GEMM_SESSION_OPTIONS),
   ]);
   sessions.catch(() => (sessions = undefined));
   return sessions;
