@@ -6,7 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { GEMM_SESSION_OPTIONS, gemmModel } from '../gemm.ts';
 import type { Head } from './head.ts';
-import { lbfgsAsync } from './softmax-regression.ts';
+import { lbfgsAsync, softmaxHead } from './softmax-regression.ts';
 import type { SoftmaxOptions } from './softmax-regression.ts';
 
 let sessions: Promise<[ort.InferenceSession, ort.InferenceSession]> | undefined;
@@ -70,16 +70,5 @@ export async function trainSoftmaxGemm(
     opts.maxIter ?? 60,
     opts.tol ?? 1e-9,
   );
-  return {
-    kind: 'softmax',
-    layers: [
-      {
-        weight: Float32Array.from(theta.subarray(0, k * d)),
-        bias: Float32Array.from(theta.subarray(k * d)),
-        inDim: d,
-        outDim: k,
-        relu: false,
-      },
-    ],
-  };
+  return softmaxHead(theta, k, d);
 }

@@ -56,6 +56,11 @@ export function trainSoftmax(
   };
 
   const theta = lbfgs(f, opts.init ?? new Float64Array(P), opts.maxIter ?? 60, opts.tol ?? 1e-9);
+  return softmaxHead(theta, k, d);
+}
+
+/** The head whose parameters are θ = [W (k × d, row-major), b (k)]. */
+export function softmaxHead(theta: Float64Array, k: number, d: number): Head {
   return {
     kind: 'softmax',
     layers: [
