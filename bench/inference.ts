@@ -170,8 +170,9 @@ try {
     const cpu = server.cpuMs();
     const self = process.cpuUsage(selfBefore);
     const per = (ms: number) => (ms / row.requests).toFixed(2);
+    const sum = (c: typeof cpu) => c.main + c.libvips + c.other;
     cpuRows.push(
-      `${model} c=${connections}: server ${per(cpu.main + cpu.libvips + cpu.other - cpuBefore.main - cpuBefore.libvips - cpuBefore.other)} ms (main thread ${per(cpu.main - cpuBefore.main)}, libvips workers ${per(cpu.libvips - cpuBefore.libvips)}, inference + libuv pool + V8 helpers ${per(cpu.other - cpuBefore.other)}), load generator ${per((self.user + self.system) / 1000)} ms`,
+      `${model} c=${connections}: server ${per(sum(cpu) - sum(cpuBefore))} ms (main thread ${per(cpu.main - cpuBefore.main)}, libvips workers ${per(cpu.libvips - cpuBefore.libvips)}, inference + libuv pool + V8 helpers ${per(cpu.other - cpuBefore.other)}), load generator ${per((self.user + self.system) / 1000)} ms`,
     );
   }
   printTable(rows);

@@ -32,10 +32,12 @@ export interface BatchObserver {
   rejected(): void;
 }
 
-/** A request on its way to the batcher (its image is being decoded). */
+/** A request on its way to the batcher (its image is being decoded); `submit` consumes it. */
 export interface Arrival {
-  /** Call when the request will not come after all (bad image, cache hit). */
+  /** Call when the request will not come after all (its image could not be decoded). */
   withdraw(): void;
+  /** Ends the announcement without rescheduling (submit queues the request itself). */
+  take(): void;
 }
 
 interface Waiting {
@@ -80,7 +82,7 @@ export class DynamicBatcher {
   }
 
   /** Announces a request before its image is decoded; pass the result to `submit`. */
-  announce(): Arrival & { take(): boolean } {
+  announce(): Arrival {
     this.announced += 1;
     let open = true;
     const close = (): boolean => {
@@ -90,7 +92,7 @@ export class DynamicBatcher {
       return true;
     };
     return {
-      take: close,
+      take: () => void close(),
       withdraw: () => {
         if (close()) this.schedule();
       },
@@ -98,7 +100,7 @@ export class DynamicBatcher {
   }
 
   /** Queues one decoded image; `arrival` is its announcement, if it was announced. */
-  submit(input: Uint8Array, arrival?: Arrival & { take(): boolean }): Promise<BatchedResult> {
+  submit(input: Uint8Array, arrival?: Arrival): Promise<BatchedResult> {
     arrival?.take();
     if (this.queue.length >= this.policy.maxQueueSize) {
       this.observer?.rejected();

@@ -33,8 +33,8 @@ export class BackboneSession {
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
       // Batch sizes vary from run to run (dynamic batching): a memory pattern is planned per input
-      // shape, and each first-seen shape paid a several-fold slower run (measured: max 19.9 vs
-      // 5.9 ms per image over random batch sizes, same median).
+      // shape, and each first-seen shape made a run several times slower (the p99 outliers of
+      // `npm run bench -- inference`); without it the median run time stays the same.
       enableMemPattern: false,
     });
     const spec = parseBackboneId(id);

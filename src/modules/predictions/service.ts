@@ -87,9 +87,8 @@ export interface ClassificationOptions {
 }
 
 /**
- * Synchronous on purpose: uploads are capped (25 MiB by default) and SHA-256 runs at about
- * 1 GB/s, so a typical camera frame costs tens of microseconds, less than WebCrypto's
- * thread-pool round trip (measured in the serving profile).
+ * Synchronous on purpose: uploads are capped (AQUAML_MAX_UPLOAD_BYTES) and a camera frame hashes
+ * in far less time than WebCrypto's thread-pool round trip, which showed in the serving profile.
  */
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
