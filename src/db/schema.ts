@@ -15,6 +15,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { devices, farms, units } from './schema-farms.ts';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
   dataType: () => 'bytea',
@@ -71,6 +72,17 @@ export const refreshTokens = pgTable(
     index('refresh_tokens_user_idx').on(t.userId),
   ],
 );
+
+/**
+ * Failed sign-ins per account (a user id, or the login text when no account matches), shared by
+ * every API process: the back-off holds however many addresses an attacker rotates through.
+ */
+export const loginFailures = pgTable('login_failures', {
+  account: text('account').primaryKey(),
+  failures: integer('failures').notNull().default(0),
+  lockedUntil: timestamp('locked_until', { withTimezone: true }),
+  lastFailureAt: timestamp('last_failure_at', { withTimezone: true }).notNull().defaultNow(),
+});
 
 export const apiKeys = pgTable(
   'api_keys',
@@ -180,7 +192,12 @@ export const predictions = pgTable(
     createdAt: createdAt(),
     userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
     apiKeyId: uuid('api_key_id').references(() => apiKeys.id, { onDelete: 'set null' }),
+    /** The caller's unit label as sent (free text; a farm unit's id when it names one). */
     unitId: text('unit_id'),
+    /** The farm unit the image came from, when unit_id named one: scopes the prediction to its farm. */
+    farmUnitId: uuid('farm_unit_id').references(() => units.id, { onDelete: 'set null' }),
+    /** The farm of farm_unit_id; a farm's predictions go with it. */
+    farmId: uuid('farm_id').references(() => farms.id, { onDelete: 'cascade' }),
     source: text('source').notNull().default('api'),
     modelName: text('model_name').notNull(),
     modelVersion: integer('model_version').notNull(),
@@ -197,6 +214,15 @@ export const predictions = pgTable(
     /** Which traffic-split entry answered: champion, challenger or a version number. */
     routeTarget: text('route_target'),
     cached: boolean('cached').notNull().default(false),
+    /** The species' scientific name from the model's label info (null for unknown). */
+    scientificName: text('scientific_name'),
+    /** Where the time went: decode, queue, run (ms) and the batch it ran in; zeros for a cache hit. */
+    timings: jsonb('timings').$type<{
+      decode_ms: number;
+      queue_ms: number;
+      run_ms: number;
+      batch_size: number;
+    } | null>(),
     /** The shadow version's answer on the same image, and whether it agreed. */
     shadow: jsonb('shadow').$type<{
       version: number;
@@ -207,6 +233,11 @@ export const predictions = pgTable(
     } | null>(),
     feedbackLabel: text('feedback_label'),
     feedbackBy: uuid('feedback_by').references(() => users.id, { onDelete: 'set null' }),
+    feedbackApiKeyId: uuid('feedback_api_key_id').references(() => apiKeys.id, {
+      onDelete: 'set null',
+    }),
+    /** The giver's role when the label was given: retraining trusts operators and admins only. */
+    feedbackRole: text('feedback_role').$type<Role>(),
     feedbackAt: timestamp('feedback_at', { withTimezone: true }),
     feedbackNote: text('feedback_note'),
   },
@@ -214,6 +245,8 @@ export const predictions = pgTable(
     index('predictions_created_idx').on(t.createdAt),
     index('predictions_label_idx').on(t.label, t.createdAt),
     index('predictions_model_idx').on(t.modelName, t.modelVersion, t.createdAt),
+    index('predictions_farm_unit_idx').on(t.farmUnitId, t.createdAt),
+    index('predictions_farm_idx').on(t.farmId, t.createdAt),
   ],
 );
 
@@ -236,6 +269,8 @@ export const tasks = pgTable(
     attempts: integer('attempts').notNull().default(0),
     maxAttempts: integer('max_attempts').notNull().default(3),
     userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
+    /** The API key that created the task, which may read and cancel it like its user. */
+    apiKeyId: uuid('api_key_id').references(() => apiKeys.id, { onDelete: 'set null' }),
     cancelRequested: boolean('cancel_requested').notNull().default(false),
     createdAt: createdAt(),
     startedAt: timestamp('started_at', { withTimezone: true }),
@@ -245,6 +280,7 @@ export const tasks = pgTable(
   (t) => [
     index('tasks_state_idx').on(t.state, t.createdAt),
     index('tasks_user_idx').on(t.userId, t.createdAt),
+    index('tasks_api_key_idx').on(t.apiKeyId, t.createdAt),
   ],
 );
 
@@ -273,7 +309,13 @@ export const auditLogs = pgTable(
 export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 
-/** Something an operator should look at: model drift, accuracy drops, later water quality. */
+export const ALERT_STATES = ['open', 'acknowledged', 'resolved'] as const;
+export type AlertState = (typeof ALERT_STATES)[number];
+
+/**
+ * Something an operator should look at: model drift and accuracy drops (no farm: admins and
+ * operators see them), water quality and silent devices (a farm and unit: its members see them).
+ */
 export const alerts = pgTable(
   'alerts',
   {
@@ -281,17 +323,32 @@ export const alerts = pgTable(
     createdAt: createdAt(),
     kind: text('kind').notNull(),
     severity: text('severity').$type<AlertSeverity>().notNull(),
-    /** What raised it, e.g. `model:species@2`. */
+    /** What raised it, e.g. `model:species@2`, `unit:<id>`, `device:<id>`. */
     source: text('source').notNull(),
     message: text('message').notNull(),
     details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    state: text('state').$type<AlertState>().notNull().default('open'),
+    /** When the condition began (for a rule: the reading time that tripped it). */
+    openedAt: timestamp('opened_at', { withTimezone: true }).notNull().defaultNow(),
+    farmId: uuid('farm_id').references(() => farms.id, { onDelete: 'cascade' }),
+    unitId: uuid('unit_id').references(() => units.id, { onDelete: 'cascade' }),
+    deviceId: uuid('device_id').references(() => devices.id, { onDelete: 'set null' }),
+    metric: text('metric'),
+    /** One open alert per rule and subject at most: a unique index covers the unresolved ones. */
+    ruleKey: text('rule_key'),
     acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true }),
     acknowledgedBy: uuid('acknowledged_by').references(() => users.id, { onDelete: 'set null' }),
     resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+    resolvedBy: uuid('resolved_by').references(() => users.id, { onDelete: 'set null' }),
   },
   (t) => [
     index('alerts_created_idx').on(t.createdAt),
     index('alerts_source_idx').on(t.source, t.kind),
+    index('alerts_state_opened_idx').on(t.state, t.openedAt),
+    index('alerts_farm_opened_idx').on(t.farmId, t.openedAt),
+    uniqueIndex('alerts_open_rule_key')
+      .on(t.ruleKey)
+      .where(sql`${t.state} <> 'resolved' AND ${t.ruleKey} IS NOT NULL`),
   ],
 );
 
@@ -305,8 +362,32 @@ export const taskFiles = pgTable(
       .references(() => tasks.id, { onDelete: 'cascade' }),
     position: integer('position').notNull(),
     filename: text('filename').notNull(),
-    data: bytea('data').notNull(),
+    /**
+     * The bytes, in tasks made before task_file_parts existed; null since (PostgreSQL keeps them in
+     * task_file_parts, the embedded database in files: TaskInputs).
+     */
+    data: bytea('data'),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('task_files_task_position_key').on(t.taskId, t.position)],
 );
+
+/**
+ * A task input's bytes on PostgreSQL, in parts of about a megabyte: each written and read by a
+ * statement of its own, so no statement carries (and no event-loop turn decodes) a whole upload.
+ */
+export const taskFileParts = pgTable(
+  'task_file_parts',
+  {
+    taskId: uuid('task_id')
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    part: integer('part').notNull(),
+    data: bytea('data').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.position, t.part] })],
+);
+
+export * from './schema-farms.ts';
+export * from './schema-telemetry.ts';

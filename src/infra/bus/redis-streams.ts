@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../logger.ts';
+import { DependencyUnavailableError } from '../errors.ts';
 import { connectRedis } from '../redis.ts';
 import type { BusHandler, EventBus, SubscribeOptions } from './types.ts';
 
@@ -30,22 +31,26 @@ export class RedisStreamsEventBus implements EventBus {
   constructor(
     private readonly url: string,
     private readonly logger: Logger,
-    prefix = 'aquaml',
+    prefix: string,
   ) {
     this.publisher = connectRedis(url);
     this.keyPrefix = `${prefix}:bus:`;
   }
 
   async publish<T>(topic: string, message: T): Promise<void> {
-    await this.publisher.xadd(
-      this.keyPrefix + topic,
-      'MAXLEN',
-      '~',
-      MAX_LEN,
-      '*',
-      'm',
-      JSON.stringify(message),
-    );
+    try {
+      await this.publisher.xadd(
+        this.keyPrefix + topic,
+        'MAXLEN',
+        '~',
+        MAX_LEN,
+        '*',
+        'm',
+        JSON.stringify(message),
+      );
+    } catch (err) {
+      throw new DependencyUnavailableError('redis', `publishing to ${topic}`, { cause: err });
+    }
   }
 
   async subscribe<T>(
@@ -62,7 +67,13 @@ export class RedisStreamsEventBus implements EventBus {
         .catch((err: Error) => {
           if (!err.message.includes('BUSYGROUP')) throw err;
         });
-      reader.done = this.groupLoop(reader, stream, options.group, handler as BusHandler);
+      reader.done = this.groupLoop(
+        reader,
+        stream,
+        options.group,
+        handler as BusHandler,
+        Math.max(1, options.concurrency ?? 1),
+      );
     } else {
       // Start from the current end so a new subscriber does not replay old notifications.
       const last = (await connection.xrevrange(stream, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
@@ -113,8 +124,19 @@ export class RedisStreamsEventBus implements EventBus {
     stream: string,
     group: string,
     handler: BusHandler,
+    concurrency: number,
   ): Promise<void> {
     let lastClaim = 0;
+    const handleAll = async (entries: [string, string[]][]) => {
+      for (let i = 0; i < entries.length; i += concurrency) {
+        await Promise.all(
+          entries.slice(i, i + concurrency).map(async ([id, fields]) => {
+            if (fields && (await this.handle(stream, handler, fields)))
+              await reader.connection.xack(stream, group, id);
+          }),
+        );
+      }
+    };
     while (!reader.stop) {
       try {
         // Messages a dead consumer took but never acknowledged go to a live one after 30 s.
@@ -129,10 +151,7 @@ export class RedisStreamsEventBus implements EventBus {
             'COUNT',
             100,
           )) as [string, [string, string[]][]];
-          for (const [id, fields] of claimed ?? []) {
-            if (fields && (await this.handle(stream, handler, fields)))
-              await reader.connection.xack(stream, group, id);
-          }
+          await handleAll(claimed ?? []);
         }
         const res = (await reader.connection.xreadgroup(
           'GROUP',
@@ -146,14 +165,18 @@ export class RedisStreamsEventBus implements EventBus {
           stream,
           '>',
         )) as [string, [string, string[]][]][] | null;
-        for (const [, entries] of res ?? []) {
-          for (const [id, fields] of entries) {
-            if (await this.handle(stream, handler, fields))
-              await reader.connection.xack(stream, group, id);
-          }
-        }
+        for (const [, entries] of res ?? []) await handleAll(entries);
       } catch (err) {
         if (reader.stop) return;
+        if (err instanceof Error && err.message.includes('NOGROUP')) {
+          // Redis came back without the group (a restart without persistence, a flush): make it
+          // again from the stream's start, so what was published since is read, not skipped.
+          await reader.connection
+            .xgroup('CREATE', stream, group, '0', 'MKSTREAM')
+            .then(() => this.logger.warn({ stream, group }, 'event bus group was gone; made again'))
+            .catch(() => sleep(500));
+          continue;
+        }
         this.logger.warn({ err, stream }, 'event bus group read failed; retrying');
         await sleep(500);
       }

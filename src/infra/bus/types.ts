@@ -6,6 +6,11 @@ export interface SubscribeOptions {
    * after the handler succeeds); without, every subscriber in every process gets it (broadcast).
    */
   group?: string;
+  /**
+   * Group subscribers: how many messages of one read the handler may work on at once (default 1,
+   * one after the other). Lets a handler gather many messages into one unit of work.
+   */
+  concurrency?: number;
 }
 
 /** Publish/subscribe between the parts of AquaML, within one process or across processes. */

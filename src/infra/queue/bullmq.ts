@@ -1,10 +1,10 @@
 import { type Job, Queue, WaitingError, Worker } from 'bullmq';
 import type { Logger } from '../../logger.ts';
+import { DependencyUnavailableError } from '../errors.ts';
 import { connectRedis } from '../redis.ts';
 import {
   ABORT_CANCELLED,
   ABORT_SHUTDOWN,
-  BACKOFF_BASE_MS,
   DEFAULT_ATTEMPTS,
   type JobHandler,
   type JobQueue,
@@ -18,7 +18,9 @@ export interface BullmqOptions extends QueueOptions {
    * How long a worker's lock on a job lasts without renewal. A worker that dies mid-job stops
    * renewing; after this the job is stalled and another worker picks it up.
    */
-  lockDurationMs?: number;
+  lockDurationMs: number;
+  /** Namespace of the queue's Redis keys. */
+  prefix: string;
 }
 
 /** How long stop() waits for aborted handlers to settle (write their state) after its timeout. */
@@ -39,13 +41,13 @@ export class BullmqJobQueue implements JobQueue {
   constructor(
     private readonly url: string,
     private readonly logger: Logger,
-    private readonly options: BullmqOptions = {},
+    private readonly options: BullmqOptions,
   ) {
     this.name = options.queueName ?? 'tasks';
     this.queueConnection = connectRedis(url);
     this.queue = new Queue(this.name, {
       connection: this.queueConnection,
-      prefix: options.prefix ?? 'aquaml',
+      prefix: options.prefix,
     });
     this.pinger = connectRedis(url);
     this.queue.on('error', (err) => this.logger.warn({ err }, 'job queue error'));
@@ -55,6 +57,18 @@ export class BullmqJobQueue implements JobQueue {
     name: string,
     id: string,
     options: { attempts?: number; priority?: number } = {},
+  ): Promise<void> {
+    try {
+      await this.enqueue(name, id, options);
+    } catch (err) {
+      throw new DependencyUnavailableError('redis', 'adding a job', { cause: err });
+    }
+  }
+
+  private async enqueue(
+    name: string,
+    id: string,
+    options: { attempts?: number; priority?: number },
   ): Promise<void> {
     const existing = await this.queue.getJob(id);
     if (existing) {
@@ -69,7 +83,7 @@ export class BullmqJobQueue implements JobQueue {
       {
         jobId: id,
         attempts: options.attempts ?? DEFAULT_ATTEMPTS,
-        backoff: { type: 'exponential', delay: this.options.backoffBaseMs ?? BACKOFF_BASE_MS },
+        backoff: { type: 'exponential', delay: this.options.backoffBaseMs },
         priority: options.priority || undefined,
         // Results live in the tasks table; Redis keeps only a short tail for debugging.
         removeOnComplete: { count: 1000 },
@@ -96,7 +110,7 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   async start(handler: JobHandler, options: { concurrency: number }): Promise<void> {
-    const lockDuration = this.options.lockDurationMs ?? 30_000;
+    const lockDuration = this.options.lockDurationMs;
     this.workerConnection = connectRedis(this.url, { blocking: true });
     this.worker = new Worker(
       this.name,
@@ -126,7 +140,7 @@ export class BullmqJobQueue implements JobQueue {
         // A stalled job (its worker died) always goes back to the queue: BullMQ would otherwise
         // fail it silently, without running the handler. The task runner bounds runs per task.
         maxStalledCount: 1_000_000,
-        prefix: this.options.prefix ?? 'aquaml',
+        prefix: this.options.prefix,
       },
     );
     this.worker.on('error', (err) => this.logger.warn({ err }, 'job worker error'));

@@ -2,7 +2,6 @@ import type { Logger } from '../../logger.ts';
 import {
   ABORT_CANCELLED,
   ABORT_SHUTDOWN,
-  BACKOFF_BASE_MS,
   DEFAULT_ATTEMPTS,
   type JobHandler,
   type JobQueue,
@@ -40,9 +39,9 @@ export class MemoryJobQueue implements JobQueue {
 
   constructor(
     private readonly logger: Logger,
-    options: QueueOptions = {},
+    options: QueueOptions,
   ) {
-    this.backoffBaseMs = options.backoffBaseMs ?? BACKOFF_BASE_MS;
+    this.backoffBaseMs = options.backoffBaseMs;
   }
 
   async add(

@@ -19,13 +19,10 @@ export const ABORT_CANCELLED = 'cancelled';
 /** The abort reason of a job interrupted because its worker is stopping. */
 export const ABORT_SHUTDOWN = 'shutting down';
 
+/** Settings of both queues; their defaults live in the configuration (AQUAML_QUEUE_*). */
 export interface QueueOptions {
-  /** Lock lease of a running job (BullMQ); a dead worker's job is picked up after it lapses. */
-  lockDurationMs?: number;
   /** First retry delay; the n-th retry waits `backoffBaseMs * 2^(n-1)`. */
-  backoffBaseMs?: number;
-  /** Namespace of the queue's Redis keys. */
-  prefix?: string;
+  backoffBaseMs: number;
 }
 
 export interface QueueDepth {
@@ -58,4 +55,3 @@ export interface JobQueue {
 }
 
 export const DEFAULT_ATTEMPTS = 3;
-export const BACKOFF_BASE_MS = 1_000;

@@ -1,19 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { access, cp, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { assertModelName } from '../../ml/artifact/model-name.ts';
 import type { ModelStore } from './types.ts';
-
-const SAFE_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
-/** Names taken by store folders or by API paths next to /models/{name}. */
-const RESERVED = new Set(['backbones', 'all', 'active', 'stats', 'health', 'train']);
-
-export function assertModelName(name: string): void {
-  if (!SAFE_NAME.test(name) || RESERVED.has(name)) {
-    throw new Error(
-      `invalid model name "${name}": use 1-64 of a-z, 0-9, _ . - (reserved: ${[...RESERVED].join(', ')})`,
-    );
-  }
-}
 
 /** A model store in a local directory (the default: `<data dir>/models`). */
 export class FsModelStore implements ModelStore {

@@ -15,7 +15,7 @@ import {
   type PutObjectCommandInput,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { assertModelName } from './fs.ts';
+import { assertModelName } from '../../ml/artifact/model-name.ts';
 import type { ModelStore } from './types.ts';
 
 export interface S3ModelStoreOptions {
@@ -374,14 +374,15 @@ function nameOf(err: unknown): string | undefined {
 export function explain(err: unknown, bucket: string): string {
   const code = status(err);
   const name = nameOf(err);
-  if (code === 403) return 'access denied (check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY)';
+  if (code === 403)
+    return 'access denied (check AQUAML_S3_ACCESS_KEY_ID and AQUAML_S3_SECRET_ACCESS_KEY)';
   if (code === 404 && (name === 'NotFound' || name === 'NoSuchBucket')) {
     return `bucket "${bucket}" does not exist`;
   }
-  if (code === 301) return 'the bucket is in another region (set S3_REGION)';
+  if (code === 301) return 'the bucket is in another region (set AQUAML_S3_REGION)';
   if (name === 'AbortError' || name === 'TimeoutError') return 'no answer in time';
   if (name === 'CredentialsProviderError') {
-    return 'no credentials (set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or configure the AWS credential chain)';
+    return 'no credentials (set AQUAML_S3_ACCESS_KEY_ID and AQUAML_S3_SECRET_ACCESS_KEY, or configure the AWS credential chain)';
   }
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
   if (errno) {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../logger.ts';
 
@@ -8,7 +8,7 @@ const SHA = /^[0-9a-f]{64}$/;
  * Images the service classified, kept by content hash so operator feedback can become training
  * data later. Writes happen off the hot path and never fail a prediction.
  */
-export class ImageArchive {
+export class KeptImages {
   private readonly inFlight = new Set<string>();
   /** Shard directories known to exist (at most 256), so a write is one open-write-close. */
   private readonly shards = new Set<string>();
@@ -35,9 +35,12 @@ export class ImageArchive {
         this.shards.add(shard);
       }
       // 'wx' leaves an image that is already kept untouched (same hash, same bytes).
-      await writeFile(path, bytes, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+      await writeFile(path, bytes, { flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') this.shards.delete(shard);
         if (err.code !== 'EEXIST') throw err;
+        // Seen again: its retention counts from now, as the newest prediction may get feedback.
+        const now = new Date();
+        await utimes(path, now, now);
       });
     };
     void write()
