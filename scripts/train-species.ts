@@ -1,5 +1,6 @@
 // Produces the shipped species model (models/species/1) with the same `trainModel` the CLI uses.
 // Usage: node bin/run-ts.js scripts/train-species.ts [outDir] [--backbone id] [--taps a,b] [--flip-tta]
+//   [--precision int8|fp32]
 // Needs ../shared/data/fish-species (or AQUAML_DATASETS_DIR) and, for open-set figures,
 // scripts/fetch-nonfish.sh (data/nonfish).
 import { existsSync } from 'node:fs';
@@ -13,6 +14,9 @@ const opt = (name: string): string | undefined => {
 };
 const backbone = opt('--backbone');
 const taps = opt('--taps')?.split(',');
+const precision = opt('--precision');
+if (precision !== undefined && precision !== 'int8' && precision !== 'fp32')
+  throw new Error('--precision must be int8 or fp32');
 const version = Number(opt('--version') ?? '1');
 const flipTta = args.includes('--flip-tta')
   ? args.splice(args.indexOf('--flip-tta'), 1) && true
@@ -29,6 +33,7 @@ const r = await trainModel({
   backbone,
   taps,
   flipTta,
+  precision,
   outDir: resolve(args[0] ?? 'models/species/1'),
   cacheDir: resolve('data/embed-cache'),
   storeDir: resolve('data/store'),

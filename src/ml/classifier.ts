@@ -2,24 +2,31 @@
 // session, then the small head, temperature, and the open-set check in plain TypeScript.
 import type { BackbonePool, BackboneSession } from './backbone/session.ts';
 import { concatTaps } from './embed/embedder.ts';
-import type { Manifest } from './artifact/manifest.ts';
+import { backboneInt8, type Manifest } from './artifact/manifest.ts';
 import { readArtifact } from './artifact/store.ts';
 import type { ModelParts } from './artifact/store.ts';
 import { MatMulABt } from './gemm.ts';
+import { combineNovelty, noveltyPartScores } from './novelty.ts';
 import { l2normalize, openSetFeatures } from './openset.ts';
 import { flipHorizontal } from './preprocess.ts';
 import type { PreprocessSpec } from './preprocess.ts';
-import { argmax, softmax } from './train/head.ts';
-import { pack, standardize } from './train/standardize.ts';
+import { argmax, softmax } from './head/head.ts';
+import { pack, standardize } from './head/standardize.ts';
 
 export interface Prediction {
   label: string;
   confidence: number;
   status: 'ok' | 'unknown';
-  /** Why an image is unknown: unlike the training set, or too unsure between known classes. */
-  unknown_reason?: 'out_of_distribution' | 'low_confidence';
+  /**
+   * Why an image is unknown. With a novelty model (manifest `novelty`): `not_a_fish` (unlike
+   * any training fish) or `unknown_species` (a fish, unlike every known species); without one,
+   * `out_of_distribution` covers both. `low_confidence`: too unsure between known classes.
+   */
+  unknown_reason?: 'not_a_fish' | 'unknown_species' | 'out_of_distribution' | 'low_confidence';
   top_k: { label: string; confidence: number }[];
   ood_score: number;
+  /** Novelty among fish (higher = more like a known species); with a novelty model only. */
+  novelty_score?: number;
   /** Summary of the standardised features, for drift monitoring. */
   embedding: { norm: number; mean: number };
   probabilities?: number[];
@@ -40,8 +47,9 @@ export interface Classifier {
 
 export async function loadModel(artefactDir: string, backbones: BackbonePool): Promise<Classifier> {
   const parts = await readArtifact(artefactDir);
-  // A graph with only this model's taps as outputs (see backbone/build.ts).
-  const session = await backbones.get(parts.manifest.backbone.id, parts.manifest.backbone.taps);
+  // A graph with only this model's taps as outputs (see backbone/build.ts), int8 or fp32.
+  const b = parts.manifest.backbone;
+  const session = await backbones.get(b.id, b.taps, backboneInt8(b));
   return new ArtefactClassifier(parts.manifest, parts, session, await MatMulABt.create());
 }
 
@@ -109,25 +117,50 @@ class ArtefactClassifier implements Classifier {
     );
     const sims = await this.matmul.run(F, n, prototypes.vectors, prototypes.classes.length);
     const c = labels.length;
+    const nv = this.manifest.novelty;
+    const fd = F.length / n;
+    // Novelty parts over the batch (Gaussians, subspace: matrix products); the max-logit part
+    // uses the same (flip-averaged) logits as the answer.
+    const logitsOf = (i: number): Float32Array | number[] => {
+      const l = logitsAll.subarray(i * c, (i + 1) * c);
+      if (!tta) return l;
+      const lf = logitsAll.subarray((n + i) * c, (n + i + 1) * c);
+      return Array.from(l, (v, j) => (v + lf[j]) / 2);
+    };
+    const novelties =
+      nv && this.parts.novelty
+        ? combineNovelty(
+            nv.method,
+            await noveltyPartScores(
+              this.parts.novelty,
+              Array.from({ length: n }, (_, i) => F.subarray(i * fd, (i + 1) * fd)),
+              Array.from({ length: n }, (_, i) => Math.max(...logitsOf(i))),
+              this.matmul,
+            ),
+            nv.scales,
+            nv.weights,
+          )
+        : undefined;
     const P = prototypes.classes.length;
     return inputs.map((_, i) => {
-      let logits: Float32Array | number[] = logitsAll.subarray(i * c, (i + 1) * c);
-      if (tta) {
-        const lf = logitsAll.subarray((n + i) * c, (n + i + 1) * c);
-        logits = Array.from(logits, (v, j) => (v + lf[j]) / 2);
-      }
+      const logits = logitsOf(i);
       const z = Z.subarray(i * d, (i + 1) * d);
       const p = softmax(logits, T);
       const best = argmax(p);
+      const novelty = novelties?.[i];
       let ood = -1;
       for (let r = 0; r < P; r++) ood = Math.max(ood, sims[i * P + r]);
       const order = Array.from(p.keys()).sort((a, b) => p[b] - p[a] || a - b);
-      const reason =
+      const reason: Prediction['unknown_reason'] =
         ood < this.manifest.open_set.threshold
-          ? 'out_of_distribution'
-          : p[best] < this.manifest.confidence_threshold
-            ? 'low_confidence'
-            : undefined;
+          ? novelty !== undefined
+            ? 'not_a_fish'
+            : 'out_of_distribution'
+          : novelty !== undefined && novelty < nv!.threshold
+            ? 'unknown_species'
+            : p[best] < this.manifest.confidence_threshold
+              ? 'low_confidence'
+              : undefined;
       let sum = 0;
       let sq = 0;
       for (const v of z) {
@@ -142,6 +175,7 @@ class ArtefactClassifier implements Classifier {
         ood_score: ood,
         embedding: { norm: Math.sqrt(sq), mean: sum / z.length },
       };
+      if (novelty !== undefined) pred.novelty_score = novelty;
       if (reason) pred.unknown_reason = reason;
       if (opts.includeProbabilities) pred.probabilities = Array.from(p);
       return pred;

@@ -3,7 +3,7 @@
 // (k-means centroids of the training features). Fish of known species land near a prototype;
 // giraffes and cement mixers do not, however confident the softmax is.
 import { parseTap, tapChannels } from './backbone/specs.ts';
-import { rng } from './train/rng.ts';
+import { rng } from './rng.ts';
 
 /**
  * Feature space of the open-set score. `raw-l2`: the concatenated pooled taps as fetched.

@@ -1,5 +1,6 @@
 // Image bytes → NHWC float32 x/255 at the model's input size. sharp decodes on libuv's thread
 // pool, so the event loop stays free; headers are checked before any pixel is decoded.
+import { open } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { Metadata } from 'sharp';
 import { resizeBilinearRgb } from './resize.ts';
@@ -82,22 +83,59 @@ export function sniffImageFormat(
   return undefined;
 }
 
-function checkSize(input: Buffer, limits: DecodeLimits): void {
-  if (input.length === 0) throw new ImageInputError('empty', 'the image is empty (0 bytes)');
-  if (input.length > limits.maxBytes)
+/**
+ * True when `head` opens like a format sharp reads only from its header: an ISO media file
+ * (AVIF, HEIF: an `ftyp` box), JPEG 2000 (its signature box or a raw codestream) or BigTIFF.
+ * Anything else that the signature sniff does not know is no image, refused without a decoder.
+ */
+function mayBeOtherImage(head: Uint8Array): boolean {
+  const at = (o: number, bytes: number[]): boolean =>
+    head.length >= o + bytes.length && bytes.every((b, i) => head[o + i] === b);
+  return (
+    at(4, [0x66, 0x74, 0x79, 0x70]) ||
+    at(0, [0x00, 0x00, 0x00, 0x0c, 0x6a, 0x50, 0x20, 0x20]) ||
+    at(0, [0xff, 0x4f, 0xff, 0x51]) ||
+    at(0, [0x49, 0x49, 0x2b, 0x00]) ||
+    at(0, [0x4d, 0x4d, 0x00, 0x2b])
+  );
+}
+
+const NOT_AN_IMAGE = 'not a recognised image format (JPEG, PNG, WebP, GIF, TIFF, AVIF)';
+
+function checkSize(bytes: number, limits: DecodeLimits): void {
+  if (bytes === 0) throw new ImageInputError('empty', 'the image is empty (0 bytes)');
+  if (bytes > limits.maxBytes)
     throw new ImageInputError(
       'too_large',
-      `the image is ${input.length} bytes; the limit is ${limits.maxBytes}`,
+      `the image is ${bytes} bytes; the limit is ${limits.maxBytes}`,
     );
 }
 
+/** The first bytes of a file, enough for its signature. */
+async function headOf(path: string): Promise<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(16);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+
 /** Reads the header with sharp: the exact format and size, for formats the signature sniff does not know. */
-async function checkHeader(input: Buffer, limits: DecodeLimits): Promise<void> {
+async function checkHeader(input: Buffer | string, limits: DecodeLimits): Promise<void> {
+  const head = typeof input === 'string' ? await headOf(input) : input;
+  const sniffed = sniffImageFormat(head);
+  // Bytes that open like no image at all are refused here: handing megabytes of them to every
+  // decoder's detector costs a thread-pool thread for nothing.
+  if (!sniffed && !mayBeOtherImage(head)) {
+    throw new ImageInputError('unsupported_format', NOT_AN_IMAGE);
+  }
   let meta: Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (err) {
-    const sniffed = sniffImageFormat(input);
     if (sniffed) {
       const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
       throw new ImageInputError(
@@ -105,10 +143,7 @@ async function checkHeader(input: Buffer, limits: DecodeLimits): Promise<void> {
         `the ${sniffed.toUpperCase()} image could not be decoded (${msg})`,
       );
     }
-    throw new ImageInputError(
-      'unsupported_format',
-      'not a recognised image format (JPEG, PNG, WebP, GIF, TIFF, AVIF)',
-    );
+    throw new ImageInputError('unsupported_format', NOT_AN_IMAGE);
   }
   if (!meta.format || !ACCEPTED.has(meta.format))
     throw new ImageInputError(
@@ -125,13 +160,31 @@ async function checkHeader(input: Buffer, limits: DecodeLimits): Promise<void> {
     );
 }
 
+/**
+ * Checks that an image (its bytes, or a file of `bytes` bytes) is one this service decodes,
+ * within the limits, from its size and header alone (sharp reads the header off the main
+ * thread): what a queued task checks at once.
+ */
+export async function inspectImage(
+  input: Buffer | { path: string; bytes: number },
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): Promise<void> {
+  if (Buffer.isBuffer(input)) {
+    checkSize(input.length, limits);
+    await checkHeader(input, limits);
+  } else {
+    checkSize(input.bytes, limits);
+    await checkHeader(input.path, limits);
+  }
+}
+
 /** Decode, orient, flatten and resize one image to RGB uint8 (size × size × 3). */
 export async function decodeRgb(
   input: Buffer,
   spec: PreprocessSpec = DEFAULT_PREPROCESS,
   limits: DecodeLimits = DEFAULT_LIMITS,
 ): Promise<Buffer> {
-  checkSize(input, limits);
+  checkSize(input.length, limits);
   // The hot path: common formats are recognised by their signature and decoded in one sharp
   // pipeline, whose limitInputPixels refuses decompression bombs from the header. Anything else
   // (AVIF, HEIF, JPEG 2000, or not an image) has its header read first, for a precise answer.

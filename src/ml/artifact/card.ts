@@ -4,6 +4,18 @@ import { BACKBONE_NOTICE, F4K_NOTICE } from './notice.ts';
 
 const pct = (v: number): string => `${(v * 100).toFixed(1)} %`;
 
+const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
+
+function precisionLine(m: Manifest): string {
+  const q = m.backbone.quantization;
+  if ((m.backbone.precision ?? 'fp32') !== 'int8' || !q) return 'fp32';
+  const ref = q.fp32_reference;
+  const change = ref
+    ? `; validation top-1 ${m.metrics.val.accuracy.toFixed(3)} vs ${ref.val_accuracy.toFixed(3)} for the same recipe on the fp32 backbone (${signed((m.metrics.val.accuracy - ref.val_accuracy) * 100)} points), macro-F1 ${m.metrics.val.macro_f1.toFixed(3)} vs ${ref.val_macro_f1.toFixed(3)}`
+    : '';
+  return `int8 (static ${q.format.toUpperCase()}: weights int8 per channel, activations uint8 per tensor, ranges by ${q.calibration.method} over ${q.calibration.images} ${q.calibration.source}; the head was trained on int8 features)${change}`;
+}
+
 export function modelCard(m: Manifest, opts: { f4k: boolean }): string {
   const v = m.metrics.val;
   const rows = m.labels.map((l) => {
@@ -20,6 +32,7 @@ export function modelCard(m: Manifest, opts: { f4k: boolean }): string {
 
 - Task: **${m.task}** (${m.labels.length} classes), created ${m.created_at}
 - Backbone: \`${m.backbone.id}\` (MobileNetV2 ${m.backbone.width}, input ${m.backbone.input_size}x${m.backbone.input_size}), pooled taps ${m.backbone.taps.map((t) => `\`${t}\``).join(' + ')} (${m.backbone.feature_dim} features)
+- Backbone precision: ${precisionLine(m)}
 - Head: ${m.head.kind}${m.head.hidden ? ` (hidden ${m.head.hidden})` : ''}, temperature ${m.calibration.temperature.toFixed(3)}, flip-TTA ${m.options.flip_tta ? 'on' : 'off'}
 - Training data fingerprint: \`${m.training.fingerprint}\` (${m.training.n_train} images; validation ${m.training.n_val} images, ${m.training.val})
 

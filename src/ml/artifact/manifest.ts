@@ -1,6 +1,9 @@
 // The model artefact's manifest (`manifest.json`): everything needed to serve, audit and
 // reproduce one model version. Binary tensors live in `head.bin` (float32) and
 // `prototypes.bin` (float16), addressed by element offsets listed here.
+import type { ActivationRanges } from '../backbone/onnx-writer.ts';
+import type { BackbonePrecision, Int8Quantization } from '../backbone/quantize.ts';
+import type { NoveltyMethod, NoveltyScales, NoveltyWeights } from '../novelty.ts';
 import type { OpenSetSpace } from '../openset.ts';
 import type { PreprocessSpec } from '../preprocess.ts';
 
@@ -21,7 +24,17 @@ export interface Manifest {
   labels: string[];
   /** Per-label display data, e.g. `{ scientific_name }` for species. */
   label_info: Record<string, { scientific_name?: string; display_name: string }>;
-  backbone: { id: string; width: number; input_size: number; taps: string[]; feature_dim: number };
+  backbone: {
+    id: string;
+    width: number;
+    input_size: number;
+    taps: string[];
+    feature_dim: number;
+    /** Absent in manifests written before int8 backbones: fp32. */
+    precision?: BackbonePrecision;
+    /** With `precision: int8`: how the graph was quantised, and its activation ranges. */
+    quantization?: Int8Quantization;
+  };
   preprocessing: PreprocessSpec & {
     color: 'rgb';
     layout: 'nhwc';
@@ -61,6 +74,24 @@ export interface Manifest {
     threshold: number;
     val_quantile: number;
   };
+  /**
+   * "A fish, but not a species I know" (novelty.ts), on the L2-normalised open-set features:
+   * a fish whose score falls below `threshold` is `unknown_species`. Absent in older models.
+   */
+  novelty?: {
+    method: NoveltyMethod;
+    /** Covariance shrinkage towards the isotropic target. */
+    shrinkage: number;
+    /** Rank of the principal subspace (methods with a `residual` part). */
+    rank?: number;
+    threshold: number;
+    /** The share of known-fish validation images the threshold was chosen to reject. */
+    known_fish_loss: number;
+    /** Validation median / IQR of each part (methods of several parts only). */
+    scales?: NoveltyScales;
+    /** Weights of the scaled parts in the sum (absent: 1 each). */
+    weights?: NoveltyWeights;
+  };
   confidence_threshold: number;
   metrics: {
     val: { accuracy: number; macro_f1: number; ece: number; n: number; unknown_rate: number };
@@ -73,7 +104,7 @@ export interface Manifest {
     ood_score_deciles: number[];
     feature_norm_deciles: number[];
   };
-  batching: { max_batch_size: number; max_queue_delay_ms: number };
+  batching: Batching;
   options: { flip_tta: boolean };
   files: {
     head: { path: string; dtype: 'float32'; tensors: Record<string, TensorRef> };
@@ -83,8 +114,37 @@ export interface Manifest {
       tensors: Record<string, TensorRef>;
       classes: number[];
     };
+    /** Tensors of the novelty model (novelty.ts `packNoveltyTensors`). */
+    novelty?: { path: string; dtype: 'float16'; tensors: Record<string, TensorRef> };
     card: string;
     confusion: string;
   };
   created_at: string;
 }
+
+/**
+ * The activation ranges of the int8 graph a manifest's backbone asks for, or undefined for fp32
+ * (the default: manifests that predate int8 backbones have no `precision`).
+ */
+export function backboneInt8(backbone: Manifest['backbone']): ActivationRanges | undefined {
+  const precision: unknown = backbone.precision ?? 'fp32';
+  if (precision === 'fp32') return undefined;
+  if (precision !== 'int8')
+    throw new Error(`backbone.precision must be int8 or fp32, got ${JSON.stringify(precision)}`);
+  const ranges = backbone.quantization?.ranges;
+  if (!ranges || typeof ranges !== 'object' || !Object.keys(ranges).length)
+    throw new Error('an int8 backbone needs its activation ranges (backbone.quantization.ranges)');
+  return ranges;
+}
+
+export interface Batching {
+  max_batch_size: number;
+  max_queue_delay_ms: number;
+}
+
+/**
+ * The one home of the dynamic batching defaults: training writes them into each manifest, serving
+ * falls back to them for a manifest without `batching`; AQUAML_MAX_BATCH_SIZE and
+ * AQUAML_MAX_QUEUE_DELAY_MS override both.
+ */
+export const DEFAULT_BATCHING: Batching = { max_batch_size: 32, max_queue_delay_ms: 4 };

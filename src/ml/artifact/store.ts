@@ -2,8 +2,10 @@
 // temporary name and renamed into place, so a reader never sees a half-written model.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Head } from '../train/head.ts';
-import type { Standardizer } from '../train/standardize.ts';
+import type { Head } from '../head/head.ts';
+import type { Standardizer } from '../head/standardize.ts';
+import type { NoveltyModel } from '../novelty.ts';
+import { unpackNoveltyTensors } from '../novelty.ts';
 import type { Prototypes } from '../openset.ts';
 import { decodeHalf, encodeHalf } from './float16.ts';
 import type { Manifest, TensorRef } from './manifest.ts';
@@ -12,6 +14,8 @@ export interface ModelParts {
   standardizer: Standardizer;
   head: Head;
   prototypes: Prototypes;
+  /** The novelty model, when the manifest has one. */
+  novelty?: NoveltyModel;
 }
 
 export function packHead(parts: ModelParts): {
@@ -46,6 +50,8 @@ export async function writeArtifact(
   head: Uint8Array,
   prototypes: Prototypes,
   extra: Record<string, string>,
+  /** Values of `manifest.files.novelty` (written as float16). */
+  novelty?: Float32Array,
 ): Promise<void> {
   const tmp = `${outDir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
@@ -53,6 +59,11 @@ export async function writeArtifact(
   const half = encodeHalf(prototypes.vectors);
   await writeFile(join(tmp, manifest.files.head.path), head);
   await writeFile(join(tmp, manifest.files.prototypes.path), new Uint8Array(half.buffer));
+  if (novelty && manifest.files.novelty)
+    await writeFile(
+      join(tmp, manifest.files.novelty.path),
+      new Uint8Array(encodeHalf(novelty).buffer),
+    );
   for (const [name, text] of Object.entries(extra)) await writeFile(join(tmp, name), text);
   await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   await mkdir(dirname(outDir), { recursive: true });
@@ -86,8 +97,20 @@ export async function readArtifact(dir: string): Promise<{ manifest: Manifest } 
   const vectors = decodeHalf(
     new Uint16Array(pb.buffer.slice(pb.byteOffset, pb.byteOffset + pb.length)),
   ).slice(pr.offset, pr.offset + pr.length);
+  let novelty: NoveltyModel | undefined;
+  const nf = manifest.files.novelty;
+  if (nf) {
+    const nb = await readFile(join(dir, nf.path));
+    if (!manifest.novelty) throw new Error('files.novelty without a novelty setting');
+    novelty = unpackNoveltyTensors(
+      manifest.novelty.method,
+      decodeHalf(new Uint16Array(nb.buffer.slice(nb.byteOffset, nb.byteOffset + nb.length))),
+      nf.tensors,
+    );
+  }
   return {
     manifest,
+    novelty,
     standardizer: { mean: t('feature_mean'), std: t('feature_std') },
     head: { kind: manifest.head.kind, layers },
     prototypes: {

@@ -7,7 +7,7 @@ import { mkdir, rename, stat, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { graphModelToIR } from './graph-model.ts';
 import { kerasToIR } from './keras.ts';
-import { irToOnnx } from './onnx-writer.ts';
+import { type ActivationRanges, irToOnnx, rangesId } from './onnx-writer.ts';
 import { hasTap, parseBackboneId } from './specs.ts';
 import type { BackboneSpec } from './specs.ts';
 import { loadTfjsModel, nsfwjsModelPath } from './tfjs-weights.ts';
@@ -22,10 +22,14 @@ export function backboneIR(width: 100 | 140): BackboneIR {
     : graphModelToIR(json.modelTopology, weights);
 }
 
-/** The graph for `spec`; `taps` (default: every average-pooled tap) are its only outputs. */
+/**
+ * The graph for `spec`; `taps` (default: every average-pooled tap) are its only outputs. With
+ * `int8` activation ranges, statically quantised (onnx-writer.ts).
+ */
 export function buildBackboneOnnx(
   spec: BackboneSpec,
   taps: readonly string[] = spec.taps,
+  int8?: ActivationRanges,
 ): Uint8Array {
   for (const t of taps)
     if (!hasTap(spec, t)) throw new Error(`backbone ${spec.id} has no tap ${t}`);
@@ -33,18 +37,30 @@ export function buildBackboneOnnx(
     inputSize: spec.inputSize,
     taps: [...taps],
     producer: 'aquaml-nsfwjs-convert',
-    docString: `MobileNetV2 ${spec.width / 100} from nsfwjs (MIT), converted by AquaML; id ${spec.id}; outputs ${taps.join(',')}`,
+    docString: `MobileNetV2 ${spec.width / 100} from nsfwjs (MIT), converted by AquaML; id ${spec.id}; outputs ${taps.join(',')}${int8 ? `; int8 QDQ, ranges ${rangesId(int8)}` : ''}`,
+    int8,
   });
 }
 
-/** File of a backbone graph: every tap (`<id>.onnx`) or exactly `taps` (`<id>.t<hash>.onnx`). */
-export function backbonePath(storeDir: string, id: string, taps?: readonly string[]): string {
-  if (!taps) return join(storeDir, 'backbones', `${id}.onnx`);
+/**
+ * File of a backbone graph: every tap (`<id>.onnx`) or exactly `taps` (`<id>.t<hash>.onnx`); an
+ * int8 graph also names its activation ranges (`<id>.t<hash>.int8-<ranges id>.onnx`).
+ */
+export function backbonePath(
+  storeDir: string,
+  id: string,
+  taps?: readonly string[],
+  int8?: ActivationRanges,
+): string {
+  if (!taps) {
+    if (int8) throw new Error('an int8 backbone graph is built for an explicit tap list');
+    return join(storeDir, 'backbones', `${id}.onnx`);
+  }
   const h = createHash('sha256')
     .update(`v1|${taps.join(',')}`)
     .digest('hex')
     .slice(0, 12);
-  return join(storeDir, 'backbones', `${id}.t${h}.onnx`);
+  return join(storeDir, 'backbones', `${id}.t${h}${int8 ? `.int8-${rangesId(int8)}` : ''}.onnx`);
 }
 
 const inflight = new Map<string, Promise<string>>();
@@ -58,11 +74,12 @@ export function ensureBackbone(
   storeDir: string,
   id: string,
   taps?: readonly string[],
+  int8?: ActivationRanges,
 ): Promise<string> {
-  const path = backbonePath(storeDir, id, taps);
+  const path = backbonePath(storeDir, id, taps, int8);
   let p = inflight.get(path);
   if (!p) {
-    p = build(path, parseBackboneId(id), taps).finally(() => inflight.delete(path));
+    p = build(path, parseBackboneId(id), taps, int8).finally(() => inflight.delete(path));
     inflight.set(path, p);
   }
   return p;
@@ -72,13 +89,14 @@ async function build(
   path: string,
   spec: BackboneSpec,
   taps: readonly string[] | undefined,
+  int8: ActivationRanges | undefined,
 ): Promise<string> {
   if (await exists(path)) return path;
   await mkdir(join(path, '..'), { recursive: true });
   // Unique temp name + rename: a concurrent process or a crash never leaves a half file at `path`.
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   try {
-    await writeFile(tmp, buildBackboneOnnx(spec, taps));
+    await writeFile(tmp, buildBackboneOnnx(spec, taps, int8));
     await rename(tmp, path);
   } finally {
     await rm(tmp, { force: true });

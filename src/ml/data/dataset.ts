@@ -40,6 +40,47 @@ export async function listImageFolder(dir: string): Promise<ImageFolder> {
   return { labels, items };
 }
 
+export class DatasetLayoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatasetLayoutError';
+  }
+}
+
+/** The layout training and evaluation read, in words a user can act on. */
+export const EXPECTED_LAYOUT =
+  'one folder per class holding its images, e.g. <data>/<class>/*.png (a training set: train/<class>/*.png, validation: val/<class>/*.png)';
+
+/**
+ * Checks that `dir` is an image folder (`<dir>/<class>/<image>`, at least `minClasses` classes
+ * with images) before work starts. `name` is how the folder is shown (never a server path).
+ */
+export async function checkImageFolderLayout(
+  dir: string,
+  name: string,
+  minClasses = 2,
+): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const classes = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.'));
+  let withImages = 0;
+  const nested: string[] = [];
+  for (const c of classes) {
+    const inner = await readdir(join(dir, c.name), { withFileTypes: true });
+    if (inner.some((e) => e.isFile() && IMAGE_EXT.test(e.name))) withImages += 1;
+    else if (inner.some((e) => e.isDirectory())) nested.push(c.name);
+  }
+  if (withImages >= minClasses) return;
+  const loose = entries.filter((e) => e.isFile() && IMAGE_EXT.test(e.name)).length;
+  const hint = nested.length
+    ? `; its folders ${nested.slice(0, 3).join(', ')} hold folders, not images: did you mean ${name}/${nested[0]}?`
+    : loose
+      ? `; it holds ${loose} images directly, with no class folders`
+      : '';
+  throw new DatasetLayoutError(
+    `${name} has ${withImages} class folder${withImages === 1 ? '' : 's'} with images (at least ${minClasses} needed)${hint}. Expected ${EXPECTED_LAYOUT}`,
+  );
+}
+
 /**
  * Group key for grouped splits. Fish4Knowledge names are `fish_<tracking id>_<n>.png`; tracks
  * sharing the last 4 digits of the tracking id come from one video clip (see the dataset README),

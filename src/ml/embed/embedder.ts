@@ -34,9 +34,11 @@ export function cacheKey(
   spec: PreprocessSpec,
   taps: readonly string[],
   flip: boolean,
+  variant = 'fp32',
 ): string {
-  // Truncation (`-b16`) does not change tap values, so it is not part of the key.
-  const graph = backboneId.replace(/-b\d+$/, '');
+  // Truncation (`-b16`) does not change tap values, so it is not part of the key; an int8 graph
+  // does (fp32 keys stay as they were, so existing caches still hit).
+  const graph = backboneId.replace(/-b\d+$/, '') + (variant === 'fp32' ? '' : `|${variant}`);
   return createHash('sha256')
     .update(`v1|${sha}|${graph}|${specKey(spec)}|${taps.join(',')}|${flip ? 'flip' : 'orig'}`)
     .digest('hex');
@@ -85,7 +87,7 @@ export async function embedItems(
   const out = variants.map(() => new Array<Float32Array>(items.length));
   const pathOf = (it: ImageItem, flip: boolean): string | undefined => {
     if (!opts.cacheDir) return undefined;
-    const k = cacheKey(it.sha256, session.spec.id, spec, taps, flip);
+    const k = cacheKey(it.sha256, session.spec.id, spec, taps, flip, session.variant);
     return join(opts.cacheDir, k.slice(0, 2), `${k}.f32`);
   };
   let dim = 0;

@@ -1,5 +1,5 @@
 // Temperature scaling (Guo et al. 2017): one scalar T minimising validation NLL of softmax(z/T).
-import { softmax } from './head.ts';
+import { softmax } from '../head/head.ts';
 
 export function nll(logits: Float32Array[], y: ArrayLike<number>, T: number): number {
   let s = 0;

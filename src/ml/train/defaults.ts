@@ -1,4 +1,5 @@
 // Per-task defaults, chosen by the measurements in docs/model-research.md.
+import type { NoveltySettings } from '../novelty.ts';
 import type { PreprocessSpec } from '../preprocess.ts';
 
 export interface TaskDefaults {
@@ -26,6 +27,12 @@ export interface TaskDefaults {
     oodQuantile: number;
     /** At most this share of validation images may fall under the confidence threshold. */
     maxConfidenceRejection: number;
+    /**
+     * "Unknown species" check (novelty.ts): method, covariance shrinkage, subspace rank, part
+     * weights, and the share of known fish (validation quantile) its threshold gives up. false:
+     * no such check.
+     */
+    novelty: NoveltySettings | false;
   };
 }
 
@@ -36,6 +43,15 @@ const hyper: TaskDefaults['hyper'] = {
   prototypesPerClass: 16,
   oodQuantile: 0.05,
   maxConfidenceRejection: 0.03,
+  // max-logit + ½·residual off the rank-512 principal subspace of the open-set features
+  // (docs/model-research.md §15; shrinkage only matters for the Mahalanobis methods).
+  novelty: {
+    method: 'max-logit+residual',
+    shrinkage: 0.3,
+    rank: 512,
+    weights: { residual: 0.5 },
+    knownFishLoss: 0.05,
+  },
 };
 
 export const DEFAULTS: Record<'species' | 'health', TaskDefaults> = {
@@ -66,6 +82,7 @@ export const DEFAULTS: Record<'species' | 'health', TaskDefaults> = {
     ],
     flipTta: true,
     preprocess: { kernel: 'lanczos3' },
-    hyper: { ...hyper, l2Grid: [0.003, 0.01] },
+    // Health classes are conditions, not species: no unknown-species check.
+    hyper: { ...hyper, l2Grid: [0.003, 0.01], novelty: false },
   },
 };

@@ -3,8 +3,8 @@
 // validation accuracy + macro-F1 among calibrated candidates (ties: lower calibrated NLL).
 import { computeMetrics } from '../evaluate/metrics.ts';
 import { fitTemperature, nll } from './calibrate.ts';
-import { headLogits, softmax } from './head.ts';
-import type { Head } from './head.ts';
+import { headLogits, softmax } from '../head/head.ts';
+import type { Head } from '../head/head.ts';
 import { trainMlp } from './mlp.ts';
 import { trainSoftmaxGemm } from './softmax-gemm.ts';
 import { trainSoftmax } from './softmax-regression.ts';

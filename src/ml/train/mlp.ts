@@ -1,8 +1,8 @@
 // One-hidden-layer MLP (ReLU) trained with Adam on mini-batches, class-weighted cross-entropy,
 // L2 weight decay, early stopping on validation loss (best epoch restored). Seeded: the same
 // data and seed give the same weights.
-import type { Head } from './head.ts';
-import { gaussian, rng, shuffleInPlace } from './rng.ts';
+import type { Head } from '../head/head.ts';
+import { gaussian, rng, shuffleInPlace } from '../rng.ts';
 
 export interface MlpOptions {
   hidden: number;

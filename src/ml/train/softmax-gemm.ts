@@ -5,7 +5,7 @@
 // the result, does not depend on the machine's core count (same data → same weights).
 import * as ort from 'onnxruntime-node';
 import { GEMM_SESSION_OPTIONS, gemmModel } from '../gemm.ts';
-import type { Head } from './head.ts';
+import type { Head } from '../head/head.ts';
 import { lbfgsAsync, softmaxHead } from './softmax-regression.ts';
 import type { SoftmaxOptions } from './softmax-regression.ts';
 

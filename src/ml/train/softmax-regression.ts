@@ -1,6 +1,6 @@
 // Multinomial logistic regression with class weights and L2, fitted by full-batch L-BFGS.
 // The objective is convex, so the result depends only on the data and λ (no seed).
-import type { Head } from './head.ts';
+import type { Head } from '../head/head.ts';
 
 export interface SoftmaxOptions {
   l2: number;

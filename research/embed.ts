@@ -1,7 +1,7 @@
 // Research step 1 (caches made with lanczos3 resampling, pinned here since bilinear became the
 // global default): embed fish-species train+val (and mirrored copies) with every candidate
 // backbone / input size, caching all late taps, and measure raw ORT throughput per graph.
-// Usage: node bin/run-ts.js bench/ml-research-embed.ts [ids...]
+// Usage: node bin/run-ts.js research/embed.ts [ids...]
 import { join, resolve } from 'node:path';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
 import { listImageFolder } from '../src/ml/data/dataset.ts';

@@ -1,6 +1,6 @@
 // Research step 4: open-set scores on features. Fish val vs the non-fish set (scripts/fetch-nonfish.sh):
 // AUROC and the share of non-fish flagged when the threshold lets `q` of fish val through as unknown.
-// Usage: node bin/run-ts.js bench/ml-research-ood.ts <backbone id> <taps,comma>
+// Usage: node bin/run-ts.js research/ood.ts <backbone id> <taps,comma>
 import { resolve } from 'node:path';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
 import { parseBackboneId } from '../src/ml/backbone/specs.ts';
@@ -10,8 +10,8 @@ import { listImagesRecursive } from '../src/ml/evaluate/evaluate-model.ts';
 import { auroc } from '../src/ml/evaluate/metrics.ts';
 import { fitPrototypes, l2normalize, oodScore, quantile } from '../src/ml/openset.ts';
 import { DEFAULT_PREPROCESS } from '../src/ml/preprocess.ts';
-import { fitStandardizer, standardize } from '../src/ml/train/standardize.ts';
-import { RESEARCH_TAPS, loadSplit, sliceTaps } from './ml-research-lib.ts';
+import { fitStandardizer, standardize } from '../src/ml/head/standardize.ts';
+import { RESEARCH_TAPS, loadSplit, sliceTaps } from './lib.ts';
 
 const [id, tapsArg] = process.argv.slice(2);
 const taps = tapsArg.split(',');

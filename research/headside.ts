@@ -1,17 +1,17 @@
 // Head-side levers on one feature set (same val + grouped 5-fold CV protocol as
-// ml-research-pooling.ts): softmax regression, bagged softmax heads (bootstrap over images,
+// pooling.ts): softmax regression, bagged softmax heads (bootstrap over images,
 // logits averaged), shrinkage LDA, and blends of softmax logits with cosine similarity to the
 // class means or with LDA logits. Every variant is linear in the standardised features except the
 // cosine blend. Appends JSON lines to <out.jsonl>.
-// Usage: node bin/run-ts.js bench/ml-research-headside.ts <out.jsonl> <taps@size> [--l2 0.01] [--heads a,b] [--dataset d]
+// Usage: node bin/run-ts.js research/headside.ts <out.jsonl> <taps@size> [--l2 0.01] [--heads a,b] [--dataset d]
 import { appendFileSync } from 'node:fs';
 import { classWeights } from '../src/ml/train/fit-heads.ts';
-import { headLogits } from '../src/ml/train/head.ts';
-import type { Head } from '../src/ml/train/head.ts';
-import { rng } from '../src/ml/train/rng.ts';
+import { headLogits } from '../src/ml/head/head.ts';
+import type { Head } from '../src/ml/head/head.ts';
+import { rng } from '../src/ml/rng.ts';
 import { trainSoftmax } from '../src/ml/train/softmax-regression.ts';
-import { fmtScore, loadTaps, scoreCandidate, select } from './ml-research-pool-lib.ts';
-import type { Fitter, HeadFit } from './ml-research-pool-lib.ts';
+import { fmtScore, loadTaps, scoreCandidate, select } from './pool-lib.ts';
+import type { Fitter, HeadFit } from './pool-lib.ts';
 import { trainSoftmaxGemm } from '../src/ml/train/softmax-gemm.ts';
 
 const args = process.argv.slice(2);

@@ -1,4 +1,4 @@
-/** mulberry32: small, fast, and identical on every platform (determinism of training). */
+/** mulberry32: small, fast, and identical on every platform (deterministic training and sampling). */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

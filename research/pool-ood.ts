@@ -3,12 +3,12 @@
 // open-set space: the features as fetched (`raw-l2`) or grid taps reduced to their cell mean
 // (`raw-l2-grid-mean`, src/ml/openset.ts). AUROC and the share of non-fish flagged when the
 // threshold marks q of fish val as unknown. Appends JSON lines to <out.jsonl>.
-// Usage: node bin/run-ts.js bench/ml-research-pool-ood.ts <out.jsonl> <taps@size> ...
+// Usage: node bin/run-ts.js research/pool-ood.ts <out.jsonl> <taps@size> ...
 import { appendFileSync } from 'node:fs';
 import { auroc } from '../src/ml/evaluate/metrics.ts';
 import { fitPrototypes, oodScore, openSetFeatures, quantile } from '../src/ml/openset.ts';
 import type { OpenSetSpace } from '../src/ml/openset.ts';
-import { loadNonfishTaps, loadTaps } from './ml-research-pool-lib.ts';
+import { loadNonfishTaps, loadTaps } from './pool-lib.ts';
 
 const [out, ...cands] = process.argv.slice(2);
 for (const cand of cands) {

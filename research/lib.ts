@@ -8,9 +8,9 @@ import { embedItems } from '../src/ml/embed/embedder.ts';
 import { computeMetrics } from '../src/ml/evaluate/metrics.ts';
 import { DEFAULT_PREPROCESS } from '../src/ml/preprocess.ts';
 import { fitTemperature } from '../src/ml/train/calibrate.ts';
-import { headLogits, softmax } from '../src/ml/train/head.ts';
-import type { Head } from '../src/ml/train/head.ts';
-import { fitStandardizer, pack, standardize } from '../src/ml/train/standardize.ts';
+import { headLogits, softmax } from '../src/ml/head/head.ts';
+import type { Head } from '../src/ml/head/head.ts';
+import { fitStandardizer, pack, standardize } from '../src/ml/head/standardize.ts';
 
 export const RESEARCH_TAPS = [
   'b10_out',
@@ -48,7 +48,7 @@ export async function loadSplit(id: string, split: 'train' | 'val'): Promise<Spl
     flip: true,
     cacheDir: resolve('data/research-cache'),
   });
-  if (e.computed) throw new Error('run bench/ml-research-embed.ts first');
+  if (e.computed) throw new Error('run research/embed.ts first');
   const y = Int32Array.from(folder.items.map((i) => folder.labels.indexOf(i.label)));
   return { labels: folder.labels, y, orig: e.original, flip: e.flipped! };
 }

@@ -1,21 +1,15 @@
 // Pooling research, step 2: one line per candidate feature set (pooling × input size(s) ×
 // normalisation), softmax head at a fixed λ; val metrics (train → val) and grouped 5-fold CV on
 // train (group = F4K clip). Appends JSON lines to <out.jsonl>.
-// Usage: node bin/run-ts.js bench/ml-research-pooling.ts <out.jsonl> <group | candidate...> [--l2 0.01] [--no-cv] [--tta]
+// Usage: node bin/run-ts.js research/pooling.ts <out.jsonl> <group | candidate...> [--l2 0.01] [--no-cv] [--tta]
 // `--tta`: flip-TTA (logits of each evaluated image and its mirror averaged), in val and CV.
 // Candidate syntax: `<tap>+<tap>...@<size>[&<taps>@<size>...][~<transform>]`, taps with a pooling
 // suffix (`b13_expand:gem3`, see src/ml/backbone/specs.ts); transforms: `ssqrt` (signed square
 // root of every value), `l2tap` (each tap's block scaled to unit L2 norm), `ssqrt,l2tap`.
 import { appendFileSync } from 'node:fs';
 import { tapChannels } from '../src/ml/backbone/specs.ts';
-import {
-  loadTaps,
-  scoreCandidate,
-  select,
-  softmaxFitter,
-  fmtScore,
-} from './ml-research-pool-lib.ts';
-import type { Features, PoolSplit } from './ml-research-pool-lib.ts';
+import { loadTaps, scoreCandidate, select, softmaxFitter, fmtScore } from './pool-lib.ts';
+import type { Features, PoolSplit } from './pool-lib.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => {

@@ -16,10 +16,10 @@ import { DEFAULT_PREPROCESS } from '../src/ml/preprocess.ts';
 import type { PreprocessSpec } from '../src/ml/preprocess.ts';
 import { fitTemperature } from '../src/ml/train/calibrate.ts';
 import { classWeights } from '../src/ml/train/fit-heads.ts';
-import { headLogits, softmax } from '../src/ml/train/head.ts';
-import type { Head } from '../src/ml/train/head.ts';
+import { headLogits, softmax } from '../src/ml/head/head.ts';
+import type { Head } from '../src/ml/head/head.ts';
 import { trainSoftmax } from '../src/ml/train/softmax-regression.ts';
-import { fitStandardizer, pack, standardize } from '../src/ml/train/standardize.ts';
+import { fitStandardizer, pack, standardize } from '../src/ml/head/standardize.ts';
 import { trainSoftmaxGemm } from '../src/ml/train/softmax-gemm.ts';
 
 export const POOL_BASES = ['b12_expand', 'b13_expand', 'b16_out'];
@@ -156,7 +156,7 @@ const researchSpec = (id: string): PreprocessSpec => ({
 });
 const DATA = resolve(process.env.AQUAML_DATASETS_DIR ?? '../shared/data');
 
-/** Cached pooled research vectors of `<dataset>/<split>` at `id` (run ml-research-pool-embed.ts first). */
+/** Cached pooled research vectors of `<dataset>/<split>` at `id` (run pool-embed.ts first). */
 export async function loadPooled(
   id: string,
   dataset: string,
@@ -173,7 +173,7 @@ export async function loadPooled(
     flip: true,
     cacheDir: POOL_CACHE,
   });
-  if (e.computed && !session) throw new Error('run bench/ml-research-pool-embed.ts first');
+  if (e.computed && !session) throw new Error('run research/pool-embed.ts first');
   const prov = provenanceGroups(dataset);
   return {
     layout,
@@ -275,7 +275,7 @@ export async function loadPooledNonfish(
     flip: false,
     cacheDir: POOL_CACHE,
   });
-  if (e.computed && !session) throw new Error('run bench/ml-research-pool-embed.ts first');
+  if (e.computed && !session) throw new Error('run research/pool-embed.ts first');
   return e.original;
 }
 

@@ -1,11 +1,11 @@
 // Research step 3: one line per candidate (backbone/input size × taps × flip options), softmax
 // head at a fixed λ so that candidates compare like for like. Writes results as JSON lines.
-// Usage: node bin/run-ts.js bench/ml-research-sweep.ts <out.jsonl> [group]
+// Usage: node bin/run-ts.js research/sweep.ts <out.jsonl> [group]
 import { appendFileSync } from 'node:fs';
 import { parseBackboneId } from '../src/ml/backbone/specs.ts';
 import { trainSoftmax } from '../src/ml/train/softmax-regression.ts';
-import { classWeights, loadSplit, prepare, score } from './ml-research-lib.ts';
-import type { Split } from './ml-research-lib.ts';
+import { classWeights, loadSplit, prepare, score } from './lib.ts';
+import type { Split } from './lib.ts';
 
 const out = process.argv[2];
 const group = process.argv[3] ?? 'sizes';

@@ -1,9 +1,9 @@
 // Research step 2: which taps / input size / backbone / flip options / head buy accuracy.
-// Usage: node bin/run-ts.js bench/ml-research-heads.ts <backbone id> <taps,comma> [l2,...] [--no-flip-train] [--mlp]
+// Usage: node bin/run-ts.js research/heads.ts <backbone id> <taps,comma> [l2,...] [--no-flip-train] [--mlp]
 import { parseBackboneId } from '../src/ml/backbone/specs.ts';
 import { trainSoftmax } from '../src/ml/train/softmax-regression.ts';
 import { trainMlp } from '../src/ml/train/mlp.ts';
-import { classWeights, loadSplit, prepare, score } from './ml-research-lib.ts';
+import { classWeights, loadSplit, prepare, score } from './lib.ts';
 
 const [id, tapsArg, l2Arg] = process.argv.slice(2);
 const flags = new Set(process.argv.slice(2).filter((a) => a.startsWith('--')));

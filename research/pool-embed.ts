@@ -1,7 +1,7 @@
 // Pooling research, step 1: embed fish-species train+val (+ mirrored copies) and the non-fish set
 // at each input size, pooling the raw maps of b12_expand / b13_expand / b16_out every way the graph
-// can (see ml-research-pool-lib.ts), into data/research-pool-cache.
-// Usage: node bin/run-ts.js bench/ml-research-pool-embed.ts [sizes...] [--dataset fish-species] [--no-nonfish] [--extra]
+// can (see pool-lib.ts), into data/research-pool-cache.
+// Usage: node bin/run-ts.js research/pool-embed.ts [sizes...] [--dataset fish-species] [--no-nonfish] [--extra]
 // `--extra`: a second cache with EXTRA_TAPS (3x3 grids, blocks 11/14/16 expansions);
 // `--grid`: GRID_TAPS (4x4 and 5x5 grids); `--health`: HEALTH_TAPS (use with --dataset fish-health --no-nonfish 224).
 import { resolve } from 'node:path';
@@ -15,7 +15,7 @@ import {
   loadPooledNonfish,
   poolingSession,
   rawBases,
-} from './ml-research-pool-lib.ts';
+} from './pool-lib.ts';
 
 const args = process.argv.slice(2);
 const di = args.indexOf('--dataset');
