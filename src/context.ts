@@ -1,9 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { AppConfig } from './config.ts';
-import { type Database, type DatabaseHandle, openDatabase } from './db/client.ts';
+import { type AppConfig, DEV_JWT_SECRET } from './config.ts';
+import { openDatabase } from './db/client.ts';
 import { RedisStreamsEventBus } from './infra/bus/redis-streams.ts';
+import { FallbackExpiringStore } from './infra/expiring/fallback.ts';
+import { MemoryExpiringStore } from './infra/expiring/memory.ts';
+import { RedisExpiringStore } from './infra/expiring/redis.ts';
+import type { ExpiringStore } from './infra/expiring/types.ts';
 import { MemoryEventBus } from './infra/bus/memory.ts';
+import { PostgresLease } from './infra/lease/postgres.ts';
+import { SoleProcessLease } from './infra/lease/process.ts';
+import { RedisLease } from './infra/lease/redis.ts';
+import type { Lease } from './infra/lease/types.ts';
 import type { EventBus } from './infra/bus/types.ts';
 import { BullmqJobQueue } from './infra/queue/bullmq.ts';
 import { MemoryJobQueue } from './infra/queue/memory.ts';
@@ -14,15 +22,30 @@ import { S3ModelStore } from './infra/store/s3.ts';
 import type { ModelStore } from './infra/store/types.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './observability/metrics.ts';
-import { createServing, type Serving } from './serving/index.ts';
+import { PerformanceWindow } from './observability/performance.ts';
+import { createServing } from './serving/index.ts';
+import type { AppServices, ProcessRole } from './modules/app-services.ts';
 import { ApiKeyService } from './modules/api-keys/service.ts';
 import { AuditLog } from './modules/audit/service.ts';
 import { Authenticator } from './modules/auth/authenticator.ts';
+import { CredentialFailures } from './modules/auth/credential-failures.ts';
+import { LoginThrottle } from './modules/auth/login-throttle.ts';
+import { AccessRevocations } from './modules/auth/revocations.ts';
 import { AuthService } from './modules/auth/service.ts';
 import { AccessTokens } from './modules/auth/tokens.ts';
-import { HealthRegistry } from './modules/health/registry.ts';
-import { PREDICT_TASK, predictTaskHandler } from './modules/inference/predict-task.ts';
+import { createFarmModule } from './modules/farms/index.ts';
+import { createTelemetry } from './modules/telemetry/module.ts';
+import { ProbeRegistry } from './modules/probes/registry.ts';
+import {
+  PREDICT_IMAGE_TASK,
+  PREDICT_TASK,
+  predictImageTaskHandler,
+  predictTaskHandler,
+} from './modules/ml-api/predict-task.ts';
 import { ModelRegistry } from './modules/models/registry.ts';
+import { TrafficService } from './modules/models/traffic.ts';
+import { PredictionQueries } from './modules/predictions/queries.ts';
+import { PredictionWriter } from './modules/predictions/writer.ts';
 import {
   EVALUATE_TASK,
   evaluateHandler,
@@ -35,43 +58,20 @@ import { seedSpecies } from './modules/species/seed.ts';
 import { SpeciesService } from './modules/species/service.ts';
 import { PURGE_TASK, purgeHandler } from './modules/tasks/purge.ts';
 import { type TaskHandler, TaskRunner } from './modules/tasks/runner.ts';
+import {
+  DatabaseTaskInputs,
+  FileTaskInputs,
+  sweepSpool,
+  type TaskInputs,
+} from './modules/tasks/inputs.ts';
 import { TaskService } from './modules/tasks/service.ts';
 import { ensureAdmin } from './modules/users/bootstrap.ts';
 import { UserService } from './modules/users/service.ts';
 
-/** What this process does: everything (serve), HTTP only (api), jobs only (worker), or a CLI command. */
-export type ProcessRole = 'serve' | 'api' | 'worker' | 'cli';
-
-export interface AppContext {
-  readonly config: AppConfig;
-  readonly role: ProcessRole;
-  readonly version: string;
-  readonly logger: Logger;
-  readonly database: DatabaseHandle;
-  readonly db: Database;
-  readonly health: HealthRegistry;
-  readonly bus: EventBus;
-  readonly queue: JobQueue;
-  readonly store: ModelStore;
-  readonly audit: AuditLog;
-  readonly users: UserService;
-  readonly apiKeys: ApiKeyService;
-  readonly tokens: AccessTokens;
-  readonly auth: AuthService;
-  readonly authenticator: Authenticator;
-  readonly species: SpeciesService;
-  readonly registry: ModelRegistry;
-  readonly metrics: Metrics;
-  /** Inference: model runtime, traffic router, classification, prediction storage. */
-  readonly serving: Serving;
+/** The services of a process, with the lifecycle only its owner (a CLI command, a server) calls. */
+export interface AppContext extends AppServices {
   /** Loads the served models (once); /ready waits for it. Called by the roles that serve. */
   startServing(): Promise<void>;
-  /** Create, read and cancel background tasks. */
-  readonly tasks: TaskService;
-  /** The task handler registry; it runs tasks in the serve and worker roles. */
-  readonly taskRunner: TaskRunner;
-  /** A Redis client for shared rate-limit counters when REDIS_URL is set. */
-  readonly rateLimitRedis: ReturnType<typeof connectRedis> | undefined;
   /** Stops everything this context started, in reverse order. */
   close(): Promise<void>;
 }
@@ -92,6 +92,23 @@ export interface CreateContextOptions {
 }
 
 /**
+ * Who holds the external broker's ingest session: with Redis a key every process can see, else
+ * with PostgreSQL a session advisory lock; a process on the embedded database is the only one.
+ */
+function ingestLease(config: AppConfig): Lease {
+  const name = `mqtt-ingest:${config.telemetry.mqttClientId}`;
+  if (config.redisUrl) {
+    return new RedisLease(
+      connectRedis(config.redisUrl),
+      `${config.redisPrefix}:${name}`,
+      config.telemetry.mqttLeaseTtlMs,
+    );
+  }
+  if (config.databaseUrl) return new PostgresLease(config.databaseUrl, `aquaml:${name}`);
+  return new SoleProcessLease();
+}
+
+/**
  * The composition root: picks the adapters named by the configuration (embedded or distributed),
  * wires the services, and owns the start and stop order.
  */
@@ -100,7 +117,7 @@ export async function createContext(
   options: CreateContextOptions,
 ): Promise<AppContext> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const health = new HealthRegistry();
+  const probes = new ProbeRegistry();
   const stops: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const stop of stops.reverse()) {
@@ -110,13 +127,27 @@ export async function createContext(
   };
 
   try {
-    const migrated = health.waitFor('migrations');
+    // Tracing first, so the spans of start-up work are exported too; the SDK loads only when on.
+    const otlp = config.observability.otlpEndpoint;
+    if (otlp) {
+      const { startTracing } = await import('./observability/otel-sdk.ts');
+      stops.push(
+        startTracing({
+          endpoint: otlp,
+          serviceName: config.observability.serviceName,
+          serviceVersion: VERSION,
+          role: options.role,
+        }),
+      );
+    }
+    const migrated = probes.waitFor('migrations');
     const database = await openDatabase({
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
+      traced: otlp !== undefined,
     });
     stops.push(() => database.close());
-    health.register('database', async () => {
+    probes.register('database', async () => {
       await database.ping();
       return { status: 'ok', details: { kind: database.kind } };
     });
@@ -131,7 +162,7 @@ export async function createContext(
       ? new RedisStreamsEventBus(config.redisUrl, logger, config.redisPrefix)
       : new MemoryEventBus(logger);
     stops.push(() => bus.close());
-    health.register('event_bus', async () => {
+    probes.register('event_bus', async () => {
       await bus.ping();
       return { status: 'ok', details: { kind: bus.kind } };
     });
@@ -144,7 +175,7 @@ export async function createContext(
         })
       : new MemoryJobQueue(logger, { backoffBaseMs: config.queue.backoffBaseMs });
     stops.push(() => queue.close());
-    health.register('queue', async () => {
+    probes.register('queue', async () => {
       await queue.ping();
       return { status: 'ok', details: { kind: queue.kind, ...(await queue.depth()) } };
     });
@@ -155,7 +186,7 @@ export async function createContext(
       ? new S3ModelStore({ ...s3, backbonesDir: join(config.models.storeDir, 'backbones') })
       : new FsModelStore(config.models.storeDir);
     if (store instanceof S3ModelStore) stops.push(async () => store.close());
-    health.register('model_store', async () => {
+    probes.register('model_store', async () => {
       await store.ping();
       return { status: 'ok', details: { kind: store.kind } };
     });
@@ -170,8 +201,49 @@ export async function createContext(
       config.jwt.issuer,
       config.jwt.accessTtlSeconds,
     );
-    const auth = new AuthService(db, users, tokens, audit, config.jwt.refreshTtlSeconds);
-    const authenticator = new Authenticator(tokens, users, apiKeys);
+    const expiring: ExpiringStore = rateLimitRedis
+      ? new FallbackExpiringStore(
+          new RedisExpiringStore(rateLimitRedis, `${config.redisPrefix}:auth:`),
+          logger.child({ component: 'auth' }),
+        )
+      : new MemoryExpiringStore();
+    const revocations = new AccessRevocations(expiring, config.jwt.accessTtlSeconds * 1000);
+    const credentialFailures = new CredentialFailures(
+      expiring,
+      config.security.authFailureMax,
+      config.rateLimit.windowMs,
+    );
+    const auth = new AuthService(
+      db,
+      users,
+      tokens,
+      audit,
+      config.jwt.refreshTtlSeconds,
+      new LoginThrottle(db, config.security),
+      revocations,
+    );
+    const farms = createFarmModule(db);
+    const authenticator = new Authenticator({
+      tokens,
+      users,
+      apiKeys,
+      revocations,
+      devices: farms.devices,
+    });
+    const serves = options.role === 'serve' || options.role === 'api';
+    if (serves && config.env === 'development' && config.jwt.secret === DEV_JWT_SECRET) {
+      // assertSafe allows the public default only in development and test. On a loopback
+      // address nobody else can present a forged token; on any other it is one loud line.
+      if (['127.0.0.1', '::1', 'localhost'].includes(config.host)) {
+        logger.info(
+          'AQUAML_JWT_SECRET is the public development default: set your own before HOST lets others reach this server',
+        );
+      } else {
+        logger.warn(
+          `INSECURE: AQUAML_JWT_SECRET is the public development default and HOST=${config.host} lets others reach this server; anyone can forge tokens. Set AQUAML_JWT_SECRET.`,
+        );
+      }
+    }
     const species = new SpeciesService(db);
     const registry = new ModelRegistry(db, store, audit, bus);
     // The shipped models are registered on first use by every command, so a fresh clone classifies.
@@ -179,9 +251,30 @@ export async function createContext(
     if (options.migrate !== false) await ensureAdmin(config, users, audit, logger);
 
     const metrics = new Metrics();
-    const serving = createServing({ config, db, bus, store, registry, metrics, audit, logger });
+    const requestWindow = new PerformanceWindow(
+      config.observability.performanceWindowSeconds * 1000,
+    );
+    const traffic = new TrafficService(db, registry, audit, bus);
+    const predictions = {
+      writer: new PredictionWriter(db, logger),
+      queries: new PredictionQueries(db),
+    };
+    // Flushed after serving stops (stops run in reverse): drained requests store their rows.
+    stops.push(() => predictions.writer.flush());
+    const serving = createServing({
+      config,
+      db,
+      bus,
+      store,
+      catalog: registry,
+      traffic,
+      sink: predictions.writer,
+      feedbackAccuracy: (since) => predictions.queries.feedbackAccuracy(since),
+      metrics,
+      logger,
+    });
     stops.push(() => serving.stop());
-    const modelsLoaded = health.waitFor('models');
+    const modelsLoaded = probes.waitFor('models');
     let servingStarted: Promise<void> | undefined;
     const startServing = () =>
       (servingStarted ??= serving.start().then(modelsLoaded, (err: unknown) => {
@@ -189,14 +282,46 @@ export async function createContext(
         throw err;
       }));
 
+    const telemetry = createTelemetry({
+      config,
+      db,
+      bus,
+      metrics,
+      logger,
+      devices: farms.devices,
+      ingestLease: () => ingestLease(config),
+    });
+    if (options.role !== 'cli') {
+      stops.push(() => telemetry.stop());
+      // Every process takes a share of the stream's writes; rules run where tasks run (or in the
+      // only process); devices connect to the processes that serve HTTP.
+      await telemetry.start({
+        writer: true,
+        rules: options.role !== 'api' || bus.kind === 'memory',
+        mqtt: options.role !== 'worker',
+      });
+    }
+
     // Tasks. Register every handler here, before the runner starts taking jobs below.
     const taskRunner = new TaskRunner(db, queue, bus, logger.child({ component: 'tasks' }), {
       shutdownTimeoutMs: config.queue.shutdownTimeoutMs,
     });
-    taskRunner.register(PURGE_TASK, purgeHandler(db));
+    // Embedded, the database engine runs on this thread: image bytes go to files instead.
+    const taskInputs: TaskInputs =
+      database.kind === 'pglite'
+        ? new FileTaskInputs(join(config.dataDir, 'task-inputs'))
+        : new DatabaseTaskInputs(db, join(config.dataDir, 'upload-spool'));
+    void sweepSpool(taskInputs.spoolDir).catch((err: unknown) =>
+      logger.warn({ err }, 'removing stale spooled uploads failed'),
+    );
+    taskRunner.register(PURGE_TASK, purgeHandler(db, taskInputs));
     taskRunner.register(
       PREDICT_TASK,
-      predictTaskHandler(db, () => serving.classifier),
+      predictTaskHandler(db, taskInputs, () => serving.classifier),
+    );
+    taskRunner.register(
+      PREDICT_IMAGE_TASK,
+      predictImageTaskHandler(taskInputs, () => serving.classifier),
     );
     const training = { config, db, registry, store, images: () => serving.images };
     taskRunner.register(TRAIN_TASK, trainHandler(training));
@@ -205,7 +330,14 @@ export async function createContext(
     for (const [type, handler] of Object.entries(options.taskHandlers ?? {})) {
       taskRunner.register(type, handler);
     }
-    const tasks = new TaskService(db, queue, bus, taskRunner, logger.child({ component: 'tasks' }));
+    const tasks = new TaskService(
+      db,
+      queue,
+      bus,
+      taskRunner,
+      logger.child({ component: 'tasks' }),
+      taskInputs,
+    );
     if (options.runTasks ?? (options.role === 'serve' || options.role === 'worker')) {
       // Pushed last, so close() stops the runner (finish or return running jobs) before the
       // queue, the bus and the database close.
@@ -222,7 +354,7 @@ export async function createContext(
       logger,
       database,
       db,
-      health,
+      probes,
       bus,
       queue,
       store,
@@ -232,9 +364,15 @@ export async function createContext(
       tokens,
       auth,
       authenticator,
+      credentialFailures,
       species,
+      farms,
+      telemetry,
       registry,
+      traffic,
+      predictions,
       metrics,
+      performance: requestWindow,
       serving,
       startServing,
       tasks,

@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from './config.ts';
+import { traceIds } from './observability/tracing.ts';
 
 export type { Logger };
 
@@ -32,6 +33,8 @@ export function createLogger(
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // trace_id and span_id of the active span (tracing on), so a log line leads to its trace.
+    mixin: traceIds,
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -5,7 +5,7 @@ import { BackbonePool } from '../ml/backbone/session.ts';
 import { loadModel } from '../ml/classifier.ts';
 import { evaluateModel, formatEvaluation } from '../ml/evaluate/evaluate-model.ts';
 import { RegistryError } from '../modules/models/registry.ts';
-import { withContext } from './context.ts';
+import { withContext } from './run-command.ts';
 import { CliError } from './errors.ts';
 import { ProgressBar } from './progress.ts';
 

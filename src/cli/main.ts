@@ -8,6 +8,7 @@ import { registerEvaluateCommand } from './evaluate.ts';
 import { registerModelsCommand } from './models.ts';
 import { registerTrainCommand } from './train.ts';
 import { registerServeCommands } from './serve.ts';
+import { registerSimulateCommand } from './simulate.ts';
 import { registerUsersCommand } from './users.ts';
 
 const program = new Command()
@@ -23,6 +24,19 @@ registerUsersCommand(program);
 registerModelsCommand(program);
 registerTrainCommand(program);
 registerEvaluateCommand(program);
+registerSimulateCommand(program);
+
+// `serve` is the default command, so a mistyped command would reach it as a stray argument.
+const first = process.argv[2];
+if (first !== undefined && !first.startsWith('-') && first !== 'help') {
+  const known = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+  if (!known.includes(first)) {
+    console.error(`aquaml: unknown command '${first}'\n\nCommands:`);
+    for (const c of program.commands) console.error(`  ${c.name().padEnd(10)} ${c.description()}`);
+    console.error(`\nRun 'aquaml <command> --help' for a command's options.`);
+    process.exit(2);
+  }
+}
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withContext } from './context.ts';
+import { withContext } from './run-command.ts';
 
 export function registerMigrateCommand(program: Command): void {
   program

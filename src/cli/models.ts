@@ -1,9 +1,11 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ensureBackbone } from '../ml/backbone/build.ts';
+import { type ActivationRanges, rangesId } from '../ml/backbone/onnx-writer.ts';
+import { backboneInt8, type Manifest } from '../ml/artifact/manifest.ts';
 import { ALIASES, type Alias, parseModelRef, RegistryError } from '../modules/models/registry.ts';
 import { exportModel, importModel } from '../modules/models/transfer.ts';
-import { withContext } from './context.ts';
+import { runAdminCommand, withContext } from './run-command.ts';
 import { CliError } from './errors.ts';
 
 function parseAlias(value: string): Alias {
@@ -38,27 +40,11 @@ export function registerModelsCommand(program: Command): void {
 
   models
     .command('list')
-    .description('List model versions with their aliases and headline metrics')
+    .description(
+      'List model versions: status, aliases, validation accuracy and macro-F1; works while the server runs',
+    )
     .option('--all', 'include archived versions')
-    .action(async (opts: { all?: boolean }) => {
-      await withContext(async (ctx) => {
-        const [rows, aliases] = await Promise.all([
-          ctx.registry.list({ includeArchived: opts.all }),
-          ctx.registry.aliases(),
-        ]);
-        if (!rows.length) console.log('no models registered');
-        for (const r of rows) {
-          const tags = aliases
-            .filter((a) => a.modelName === r.name && a.version === r.version)
-            .map((a) => a.alias);
-          const m = r.metrics as Record<string, unknown>;
-          const acc = typeof m.accuracy === 'number' ? ` accuracy=${m.accuracy.toFixed(3)}` : '';
-          console.log(
-            `${`${r.name}@${r.version}`.padEnd(24)} ${r.task.padEnd(8)} ${r.status.padEnd(8)} ${r.source.padEnd(9)}${acc}${tags.length ? `  [${tags.join(', ')}]` : ''}`,
-          );
-        }
-      });
-    });
+    .action((opts: { all?: boolean }) => runAdminCommand('models.list', { all: opts.all }));
 
   models
     .command('show')
@@ -133,7 +119,7 @@ export function registerModelsCommand(program: Command): void {
 
   models
     .command('export')
-    .description('Write a version to a .tar.gz archive')
+    .description('Write a version to a .tar.gz export file')
     .argument('<ref>')
     .argument('<file>')
     .action(async (ref: string, file: string) => {
@@ -147,9 +133,9 @@ export function registerModelsCommand(program: Command): void {
   models
     .command('import')
     .description(
-      'Register a model from an exported archive or an artefact folder, as a new version',
+      'Register a model from an export file (.tar.gz) or an artefact folder, as a new version',
     )
-    .argument('<source>', '.tar.gz archive or folder with manifest.json')
+    .argument('<source>', '.tar.gz export file or folder with manifest.json')
     .option('--name <name>', 'register under another name')
     .option('--alias <alias>', 'also point this alias at it')
     .action(async (source: string, opts: { name?: string; alias?: string }) => {
@@ -171,23 +157,30 @@ export function registerModelsCommand(program: Command): void {
     )
     .action(async (ids: string[]) => {
       await withContext(async (ctx) => {
-        // [id, taps]: a model's graph has only that model's taps as outputs (as the classifier loads it).
-        let wanted: [string, string[] | undefined][] = ids.map((id) => [id, undefined]);
+        // [id, taps, int8 ranges]: a model's graph has only that model's taps as outputs, in its
+        // precision (as the classifier loads it).
+        type Wanted = [string, string[] | undefined, ActivationRanges | undefined];
+        let wanted: Wanted[] = ids.map((id) => [id, undefined, undefined]);
         if (!wanted.length) {
           const rows = await ctx.registry.list();
-          const seen = new Map<string, [string, string[]]>();
+          const seen = new Map<string, Wanted>();
           for (const r of rows) {
-            const b = r.manifest.backbone as { id?: string; taps?: string[] } | undefined;
+            const b = r.manifest.backbone as Manifest['backbone'] | undefined;
             if (typeof b?.id !== 'string' || !Array.isArray(b.taps)) continue;
-            seen.set(`${b.id}|${b.taps.join(',')}`, [b.id, b.taps]);
+            const int8 = backboneInt8(b);
+            seen.set(`${b.id}|${b.taps.join(',')}|${int8 ? rangesId(int8) : 'fp32'}`, [
+              b.id,
+              b.taps,
+              int8,
+            ]);
           }
           wanted = [...seen.values()];
         }
         if (!wanted.length)
           throw new CliError('no backbone ids given and no registered model names one');
-        for (const [id, taps] of wanted) {
+        for (const [id, taps, int8] of wanted) {
           const started = performance.now();
-          const path = await ensureBackbone(ctx.config.models.storeDir, id, taps).catch(
+          const path = await ensureBackbone(ctx.config.models.storeDir, id, taps, int8).catch(
             (err: Error) => {
               throw new CliError(err.message);
             },

@@ -1,12 +1,14 @@
+import { checkImageFolderLayout, DatasetLayoutError } from '../ml/data/dataset.ts';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { BackbonePrecision } from '../ml/backbone/quantize.ts';
 import { BackbonePool } from '../ml/backbone/session.ts';
 import { trainModel } from '../ml/train/train-model.ts';
 import { ALIASES, type Alias, RegistryError } from '../modules/models/registry.ts';
 import { readManifest, writeManifest } from '../modules/models/manifest.ts';
 import { describeSource } from '../modules/training/sources.ts';
-import { withContext } from './context.ts';
+import { withContext } from './run-command.ts';
 import { CliError } from './errors.ts';
 import { ProgressBar } from './progress.ts';
 
@@ -19,6 +21,7 @@ interface TrainFlags {
   taps?: string;
   seed: string;
   flipTta?: boolean;
+  precision: string;
   ood?: string;
   alias?: string;
 }
@@ -28,6 +31,13 @@ async function assertDir(path: string, flag: string): Promise<string> {
   const info = await stat(full).catch(() => undefined);
   if (!info?.isDirectory()) throw new CliError(`${flag} ${path} is not a folder`);
   return full;
+}
+
+async function layoutOrCliError(dir: string, name: string, minClasses: number): Promise<void> {
+  await checkImageFolderLayout(dir, name, minClasses).catch((err: unknown) => {
+    if (err instanceof DatasetLayoutError) throw new CliError(err.message);
+    throw err;
+  });
 }
 
 export function registerTrainCommand(program: Command): void {
@@ -47,6 +57,11 @@ export function registerTrainCommand(program: Command): void {
       '--flip-tta',
       'average each image with its mirror at inference (doubles the backbone cost)',
     )
+    .option(
+      '--precision <precision>',
+      'backbone precision: fp32, or int8 (static quantisation calibrated on training images; the fp32 recipe also runs, for the comparison in the model card)',
+      'fp32',
+    )
     .option('--ood <dir>', 'images of none of the classes (e.g. non-fish), for open-set figures')
     .option(
       '--alias <alias>',
@@ -56,11 +71,15 @@ export function registerTrainCommand(program: Command): void {
       if (flags.task !== 'species' && flags.task !== 'health')
         throw new CliError('--task must be species or health');
       if (!/^\d+$/.test(flags.seed)) throw new CliError('--seed must be a whole number');
+      if (flags.precision !== 'fp32' && flags.precision !== 'int8')
+        throw new CliError('--precision must be fp32 or int8');
       const alias = flags.alias as Alias | undefined;
       if (alias && !ALIASES.includes(alias))
         throw new CliError(`--alias must be one of ${ALIASES.join(', ')}`);
       const dataDir = await assertDir(flags.data, '--data');
       const valDir = flags.val ? await assertDir(flags.val, '--val') : undefined;
+      await layoutOrCliError(dataDir, `--data ${flags.data}`, 2);
+      if (valDir) await layoutOrCliError(valDir, `--val ${flags.val}`, 1);
       const oodDir = flags.ood ? await assertDir(flags.ood, '--ood') : undefined;
       await withContext(async (ctx) => {
         const version = await ctx.registry.nextVersion(flags.name).catch((err) => {
@@ -84,6 +103,7 @@ export function registerTrainCommand(program: Command): void {
             taps: flags.taps?.split(',').map((s) => s.trim()),
             seed: Number(flags.seed),
             flipTta: flags.flipTta,
+            precision: flags.precision as BackbonePrecision,
             oodDir,
             outDir: join(staging, 'artefact'),
             cacheDir: join(ctx.config.dataDir, 'cache', 'embeddings'),

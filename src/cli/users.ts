@@ -1,22 +1,17 @@
 import type { Command } from 'commander';
-import { ROLES, type Role } from '../db/schema.ts';
-import { UserInputError } from '../modules/users/service.ts';
-import { withContext } from './context.ts';
+import { ROLES } from '../db/schema.ts';
+import { parseRole } from './admin-commands.ts';
+import { runAdminCommand, withContext } from './run-command.ts';
 import { CliError } from './errors.ts';
-
-function parseRole(value: string): Role {
-  if (!(ROLES as readonly string[]).includes(value)) {
-    throw new CliError(`--role must be one of ${ROLES.join(', ')}`);
-  }
-  return value as Role;
-}
 
 export function registerUsersCommand(program: Command): void {
   const users = program.command('users').description('Manage user accounts');
 
   users
     .command('create')
-    .description('Create a user (use --role admin for the first admin)')
+    .description(
+      'Create a user (use --role admin for the first admin); works while the server runs',
+    )
     .requiredOption('--username <name>')
     .requiredOption('--email <email>')
     .requiredOption('--password <password>', 'at least 10 characters')
@@ -30,45 +25,15 @@ export function registerUsersCommand(program: Command): void {
         role: string;
         fullName?: string;
       }) => {
-        const role = parseRole(opts.role);
-        await withContext(async (ctx) => {
-          const user = await ctx.users
-            .create({
-              username: opts.username,
-              email: opts.email,
-              password: opts.password,
-              role,
-              fullName: opts.fullName,
-            })
-            .catch((err) => {
-              if (err instanceof UserInputError) throw new CliError(`${err.field} ${err.message}`);
-              throw err;
-            });
-          await ctx.audit.record({
-            action: 'user.created',
-            actor: { name: 'cli' },
-            targetType: 'user',
-            targetId: user.id,
-            details: { role, username: user.username },
-          });
-          console.log(`created ${user.role} ${user.username} (${user.id})`);
-        });
+        parseRole(opts.role);
+        await runAdminCommand('users.create', opts);
       },
     );
 
   users
     .command('list')
-    .description('List user accounts')
-    .action(async () => {
-      await withContext(async (ctx) => {
-        const { items } = await ctx.users.list({ limit: 10_000, offset: 0 });
-        for (const u of items) {
-          console.log(
-            `${u.id}  ${u.username.padEnd(24)} ${u.role.padEnd(9)} ${u.isActive ? 'active' : 'disabled'}  ${u.email}`,
-          );
-        }
-      });
-    });
+    .description('List user accounts; works while the server runs')
+    .action(() => runAdminCommand('users.list', {}));
 
   users
     .command('set-role')

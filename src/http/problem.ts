@@ -1,7 +1,15 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { isConnectionFailure, isDiskFull } from '../db/errors.ts';
+import { DependencyUnavailableError } from '../infra/errors.ts';
 import { HttpError } from './errors.ts';
+import { inputLimitMessage } from './input-limits.ts';
+
+/** Seconds a client is told to wait when a dependency (database, Redis) is down: reconnects take about this. */
+const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
+/** A full disk needs an operator: ask clients to come back much later than for a reconnect. */
+const DISK_FULL_RETRY_AFTER_SECONDS = 60;
 
 export const ProblemSchema = Type.Object(
   {
@@ -48,7 +56,7 @@ function validationProblem(err: FastifyError): { detail: string; errors: Problem
   const errors = (err.validation ?? []).map((issue) => {
     const field = fieldOf(context, issue as ValidationIssue);
     const params = (issue as ValidationIssue).params ?? {};
-    let message = issue.message ?? 'is invalid';
+    let message = inputLimitMessage(params) ?? issue.message ?? 'is invalid';
     if (params.missingProperty !== undefined || params.requiredProperties !== undefined) {
       message = 'is required';
     } else if (params.additionalProperty !== undefined) {
@@ -62,6 +70,9 @@ function validationProblem(err: FastifyError): { detail: string; errors: Problem
 
 const CODE_STATUS: Record<string, [number, string]> = {
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'The request body is not valid JSON'],
+  // Raised by the router before any route runs (see frameworkErrors in app.ts).
+  FST_ERR_BAD_URL: [400, 'The URL cannot be decoded'],
+  FST_ERR_MAX_PARAM_LENGTH: [414, 'A path segment is too long'],
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'The request body is empty but JSON was declared'],
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'The request body is too large'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'This content type is not accepted here'],
@@ -85,7 +96,19 @@ export function toProblem(
   let title: string | undefined;
   let headers: Record<string, string> = {};
   const fe = err as FastifyError;
-  if (err instanceof HttpError) {
+  if (!(err instanceof HttpError) && isDiskFull(err)) {
+    status = 503;
+    detail = "The server's disk is full; nothing was stored. Retry later";
+    headers = { 'retry-after': String(DISK_FULL_RETRY_AFTER_SECONDS) };
+  } else if (!(err instanceof HttpError) && isConnectionFailure(err)) {
+    status = 503;
+    detail = 'The database is unavailable; retry shortly';
+    headers = { 'retry-after': String(DEPENDENCY_RETRY_AFTER_SECONDS) };
+  } else if (err instanceof DependencyUnavailableError) {
+    status = 503;
+    detail = err.message;
+    headers = { 'retry-after': String(DEPENDENCY_RETRY_AFTER_SECONDS) };
+  } else if (err instanceof HttpError) {
     status = err.status;
     detail = err.message;
     title = err.title;

@@ -22,6 +22,18 @@ export function page<T extends TSchema>(item: T) {
   });
 }
 
+/** One page of a list held in memory, in the shape every list endpoint answers with. */
+export function pageOf<T>(all: readonly T[], q: { limit: number; offset: number }) {
+  // Only the paging fields: the route's other query fields (e.g. `model`) must not overwrite
+  // fields of the answer that share their name.
+  return {
+    items: all.slice(q.offset, q.offset + q.limit),
+    total: all.length,
+    limit: q.limit,
+    offset: q.offset,
+  };
+}
+
 export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 export const Timestamp = Type.String({ format: 'date-time' });

@@ -6,7 +6,8 @@ const LATENCY_BUCKETS = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 export class Metrics {
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
-  readonly inferenceDuration: Histogram<'model' | 'version'>;
+  /** `cached` keeps cache answers (microseconds) apart from real inference latency. */
+  readonly inferenceDuration: Histogram<'model' | 'version' | 'cached'>;
   readonly queueWait: Histogram<'model' | 'version'>;
   readonly batchSize: Histogram<'model' | 'version'>;
   readonly predictions: Counter<'model' | 'version' | 'status'>;
@@ -15,6 +16,15 @@ export class Metrics {
   readonly rejected: Counter<'model' | 'version'>;
   readonly taskQueueDepth: Gauge<'state'>;
   readonly drift: Gauge<'model' | 'version' | 'signal'>;
+  readonly batchQueueDepth: Gauge<'model' | 'version'>;
+  readonly batchInFlight: Gauge<'model' | 'version'>;
+  readonly batchQueueCapacity: Gauge<'model' | 'version'>;
+  readonly modelInfo: Gauge<'model' | 'version' | 'aliases'>;
+  readonly feedbackAccuracy: Gauge<'model' | 'version'>;
+  readonly validationAccuracy: Gauge<'model' | 'version'>;
+  readonly alertsOpen: Gauge<'severity'>;
+  readonly readingsIngested: Counter;
+  readonly readingsRejected: Counter<'reason'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false)
@@ -29,8 +39,8 @@ export class Metrics {
     });
     this.inferenceDuration = new Histogram({
       name: 'aquaml_inference_duration_seconds',
-      help: 'Time from image received to prediction, per model version',
-      labelNames: ['model', 'version'],
+      help: 'Time from image received to prediction, per model version; cached="true" are cache answers',
+      labelNames: ['model', 'version', 'cached'],
       buckets: LATENCY_BUCKETS,
       registers: r,
     });
@@ -82,6 +92,59 @@ export class Metrics {
       name: 'aquaml_model_drift_psi',
       help: 'Population stability index of recent traffic against the training reference',
       labelNames: ['model', 'version', 'signal'],
+      registers: r,
+    });
+    this.batchQueueDepth = new Gauge({
+      name: 'aquaml_batch_queue_depth',
+      help: 'Requests waiting in the dynamic batcher of a model version (saturation: AQUAML_MAX_QUEUE_SIZE)',
+      labelNames: ['model', 'version'],
+      registers: r,
+    });
+    this.batchQueueCapacity = new Gauge({
+      name: 'aquaml_batch_queue_capacity',
+      help: 'Requests the dynamic batcher of a model version holds before it answers 503',
+      labelNames: ['model', 'version'],
+      registers: r,
+    });
+    this.batchInFlight = new Gauge({
+      name: 'aquaml_batch_in_flight',
+      help: 'Batches of a model version running in the inference engine',
+      labelNames: ['model', 'version'],
+      registers: r,
+    });
+    this.modelInfo = new Gauge({
+      name: 'aquaml_model_info',
+      help: '1 for each model version loaded in this process; aliases lists its registry aliases (champion, challenger)',
+      labelNames: ['model', 'version', 'aliases'],
+      registers: r,
+    });
+    this.feedbackAccuracy = new Gauge({
+      name: 'aquaml_model_feedback_accuracy',
+      help: 'Rolling accuracy of a model version on operator feedback (AQUAML_FEEDBACK_WINDOW_DAYS)',
+      labelNames: ['model', 'version'],
+      registers: r,
+    });
+    this.validationAccuracy = new Gauge({
+      name: 'aquaml_model_validation_accuracy',
+      help: 'Validation accuracy of a model version, from its manifest',
+      labelNames: ['model', 'version'],
+      registers: r,
+    });
+    this.alertsOpen = new Gauge({
+      name: 'aquaml_alerts_open',
+      help: 'Alerts not yet resolved, by severity',
+      labelNames: ['severity'],
+      registers: r,
+    });
+    this.readingsIngested = new Counter({
+      name: 'aquaml_readings_ingested_total',
+      help: 'Sensor readings accepted and stored',
+      registers: r,
+    });
+    this.readingsRejected = new Counter({
+      name: 'aquaml_readings_rejected_total',
+      help: 'Sensor readings refused, by reason',
+      labelNames: ['reason'],
       registers: r,
     });
   }

@@ -1,5 +1,15 @@
 import type { Prediction } from '../ml/classifier.ts';
-import { serviceUnavailable } from '../http/errors.ts';
+
+/** The batcher's queue is at AQUAML_MAX_QUEUE_SIZE: the request is refused, to be retried later. */
+export class QueueFullError extends Error {
+  constructor(
+    /** Roughly how long the queue needs to drain. */
+    readonly retryAfterSeconds: number,
+  ) {
+    super('The inference queue is full; retry shortly');
+    this.name = 'QueueFullError';
+  }
+}
 
 export interface BatchingPolicy {
   /** The most requests run together in one backbone pass. */
@@ -10,7 +20,7 @@ export interface BatchingPolicy {
    * decoding): a request with nobody behind it runs at once.
    */
   maxQueueDelayMs: number;
-  /** Requests waiting beyond this are refused with 503 + Retry-After: memory stays bounded. */
+  /** Requests waiting beyond this are refused (QueueFullError; 503 + Retry-After): memory stays bounded. */
   maxQueueSize: number;
 }
 
@@ -77,6 +87,11 @@ export class DynamicBatcher {
     return this.running;
   }
 
+  /** Requests that may wait before new ones are refused (AQUAML_MAX_QUEUE_SIZE). */
+  get capacity(): number {
+    return this.policy.maxQueueSize;
+  }
+
   updatePolicy(policy: BatchingPolicy): void {
     this.policy = policy;
   }
@@ -104,13 +119,7 @@ export class DynamicBatcher {
     arrival?.take();
     if (this.queue.length >= this.policy.maxQueueSize) {
       this.observer?.rejected();
-      // Retry after roughly the time the queue needs to drain.
-      return Promise.reject(
-        serviceUnavailable(
-          'The inference queue is full; retry shortly',
-          Math.max(1, this.policy.maxQueueDelayMs / 1000),
-        ),
-      );
+      return Promise.reject(new QueueFullError(Math.max(1, this.policy.maxQueueDelayMs / 1000)));
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ input, enqueuedAt: performance.now(), resolve, reject });

@@ -39,43 +39,54 @@ export interface DriftOptions {
   cooldownMs: number;
 }
 
+export interface DriftMonitorDeps {
+  db: Database;
+  runtime: ModelRuntime;
+  stats: ServingStats;
+  bus: EventBus;
+  metrics: Metrics;
+  logger: Logger;
+  options: DriftOptions;
+  /** Rolling accuracy from operator feedback since a time, per version (modules/predictions). */
+  feedbackAccuracy: (since: Date) => Promise<AccuracyReport[]>;
+}
+
 /** Compares recent traffic of each served version with its training reference; raises alerts. */
 export class DriftMonitor {
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly db: Database,
-    private readonly runtime: ModelRuntime,
-    private readonly stats: ServingStats,
-    private readonly bus: EventBus,
-    private readonly metrics: Metrics,
-    private readonly logger: Logger,
-    private readonly options: DriftOptions,
-    private readonly feedbackAccuracy: (since: Date) => Promise<AccuracyReport[]>,
-  ) {}
+  private readonly options: DriftOptions;
+
+  constructor(private readonly deps: DriftMonitorDeps) {
+    this.options = deps.options;
+  }
 
   /** Rolling accuracy from operator feedback, per version, over the configured window. */
   rollingAccuracy(): Promise<AccuracyReport[]> {
-    return this.feedbackAccuracy(new Date(Date.now() - this.options.feedbackWindowMs));
+    return this.deps.feedbackAccuracy(new Date(Date.now() - this.options.feedbackWindowMs));
   }
 
   private reportFor(s: VersionStats, reference: Record<string, number[]> | undefined): DriftReport {
     const ref = reference ?? {};
-    const values = {
-      confidence: psi(ref.confidence_deciles ?? [], s.confidence.values()),
-      ood_score: psi(ref.ood_score_deciles ?? [], s.oodScore.values()),
-      feature_norm: psi(ref.feature_norm_deciles ?? [], s.featureNorm.values()),
-    };
     const samples = s.confidence.size;
+    // A PSI over a handful of predictions is noise: nothing is reported (nor exported) before
+    // AQUAML_DRIFT_MIN_SAMPLES predictions.
     const judged = samples >= this.options.minSamples;
+    const values = judged
+      ? {
+          confidence: psi(ref.confidence_deciles ?? [], s.confidence.values()),
+          ood_score: psi(ref.ood_score_deciles ?? [], s.oodScore.values()),
+          feature_norm: psi(ref.feature_norm_deciles ?? [], s.featureNorm.values()),
+        }
+      : { confidence: null, ood_score: null, feature_norm: null };
     const drifted =
       judged && Object.values(values).some((v) => v !== null && v > this.options.threshold);
     return { model: s.name, version: s.version, samples, psi: values, drifted };
   }
 
   async reports(): Promise<DriftReport[]> {
-    const loaded = new Map((await this.runtime.loadedModels()).map((m) => [m.key, m]));
-    return this.stats.all().flatMap((s) => {
+    const loaded = new Map((await this.deps.runtime.loadedModels()).map((m) => [m.key, m]));
+    return this.deps.stats.all().flatMap((s) => {
       const model = loaded.get(`${s.name}@${s.version}`);
       if (!model) return [];
       return [this.reportFor(s, model.manifest.reference as unknown as Record<string, number[]>)];
@@ -88,7 +99,7 @@ export class DriftMonitor {
     for (const r of reports) {
       for (const [signal, v] of Object.entries(r.psi)) {
         if (v !== null)
-          this.metrics.drift.set({ model: r.model, version: String(r.version), signal }, v);
+          this.deps.metrics.drift.set({ model: r.model, version: String(r.version), signal }, v);
       }
       if (r.drifted) await this.raise(r);
     }
@@ -98,10 +109,16 @@ export class DriftMonitor {
 
   /** Alerts when a served version's accuracy on recent feedback falls well below its validation accuracy. */
   private async checkAccuracy(): Promise<void> {
-    const loaded = new Map((await this.runtime.loadedModels()).map((m) => [m.key, m]));
+    const loaded = new Map((await this.deps.runtime.loadedModels()).map((m) => [m.key, m]));
     for (const a of await this.rollingAccuracy()) {
       const model = loaded.get(`${a.model}@${a.version}`);
       const expected = model?.manifest.metrics?.val?.accuracy;
+      // Judged only with enough labels, like the alert below (a few labels make a noisy gauge).
+      if (model && a.accuracy !== null && a.feedback >= this.options.minFeedback)
+        this.deps.metrics.feedbackAccuracy.set(
+          { model: a.model, version: String(a.version) },
+          a.accuracy,
+        );
       if (
         !model ||
         expected === undefined ||
@@ -137,23 +154,23 @@ export class DriftMonitor {
     details: Record<string, unknown>,
   ): Promise<void> {
     const since = new Date(Date.now() - this.options.cooldownMs);
-    const [recent] = await this.db
+    const [recent] = await this.deps.db
       .select({ id: alerts.id })
       .from(alerts)
       .where(and(eq(alerts.source, source), eq(alerts.kind, kind), gte(alerts.createdAt, since)))
       .limit(1);
     if (recent) return;
-    const [alert] = await this.db
+    const [alert] = await this.deps.db
       .insert(alerts)
       .values({ kind, severity: 'warning', source, message, details })
       .returning();
-    this.logger.warn({ alert: alert!.id, source, kind }, message);
-    await this.bus.publish(ALERTS_TOPIC, alert);
+    this.deps.logger.warn({ alert: alert!.id, source, kind }, message);
+    await this.deps.bus.publish(ALERTS_TOPIC, alert);
   }
 
   start(intervalMs: number): void {
     this.timer = setInterval(() => {
-      this.check().catch((err: unknown) => this.logger.error({ err }, 'drift check failed'));
+      this.check().catch((err: unknown) => this.deps.logger.error({ err }, 'drift check failed'));
     }, intervalMs);
     this.timer.unref();
   }

@@ -3,103 +3,115 @@ import type { AppConfig } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { EventBus } from '../infra/bus/types.ts';
 import { MemoryCache } from '../infra/cache/memory.ts';
-import { ImageArchive } from '../infra/images/archive.ts';
 import { RedisCache } from '../infra/cache/redis.ts';
+import { KeptImages } from '../infra/images/kept-images.ts';
+import { ImageRetention } from '../infra/images/retention.ts';
 import { connectRedis } from '../infra/redis.ts';
 import type { ModelStore } from '../infra/store/types.ts';
 import type { Logger } from '../logger.ts';
-import type { AuditLog } from '../modules/audit/service.ts';
-import { MODELS_CHANGED, type ModelRegistry } from '../modules/models/registry.ts';
-import { PredictionQueries } from '../modules/predictions/queries.ts';
-import { ClassificationService } from '../modules/predictions/service.ts';
-import { PredictionWriter } from '../modules/predictions/writer.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { DriftMonitor } from './drift-monitor.ts';
+import type { ModelCatalog } from './catalog.ts';
+import { ClassificationService, type PredictionSink } from './classification.ts';
+import { type AccuracyReport, DriftMonitor } from './drift-monitor.ts';
 import { InferenceEngine } from './engine/engine.ts';
-import { TrafficRouter } from './router.ts';
+import { type CachedPrediction, ImageInference } from './image-inference.ts';
+import { TrafficRouter, type TrafficSettings } from './router.ts';
 import { ModelRuntime } from './runtime.ts';
 import { ServingStats } from './stats.ts';
-import { TrafficService } from './traffic.ts';
 
 export interface Serving {
   readonly runtime: ModelRuntime;
   readonly router: TrafficRouter;
   readonly classifier: ClassificationService;
-  readonly writer: PredictionWriter;
-  readonly queries: PredictionQueries;
   readonly stats: ServingStats;
   /** Classified images kept for retraining (undefined when AQUAML_KEEP_IMAGES=false). */
-  readonly images: ImageArchive | undefined;
-  readonly traffic: TrafficService;
+  readonly images: KeptImages | undefined;
+  /** Deletes kept images past their retention, on a schedule once serving starts. */
+  readonly retention: ImageRetention | undefined;
   readonly drift: DriftMonitor;
   readonly cacheKind: 'memory' | 'redis' | 'off';
-  /** Loads the served versions and follows model changes announced on the bus. */
+  /** Loads the served versions and follows model changes announced by the catalog. */
   start(): Promise<void>;
-  /** Drains the batchers, stores buffered predictions, stops the inference thread. */
+  /** Drains the batchers (their requests are answered and handed to the sink), stops the engine. */
   stop(): Promise<void>;
 }
 
+/** What serving is given by the composition root: adapters, and the modules' side of its interfaces. */
 export interface ServingDeps {
   config: AppConfig;
   db: Database;
   bus: EventBus;
   store: ModelStore;
-  registry: ModelRegistry;
+  /** The registered models (modules/models). */
+  catalog: ModelCatalog;
+  /** The models' traffic splits (modules/models). */
+  traffic: TrafficSettings;
+  /** Where classified images are stored (modules/predictions). */
+  sink: PredictionSink;
+  /** Rolling accuracy from operator feedback since a time (modules/predictions). */
+  feedbackAccuracy: (since: Date) => Promise<AccuracyReport[]>;
   metrics: Metrics;
-  audit: AuditLog;
   logger: Logger;
 }
 
 export function createServing(deps: ServingDeps): Serving {
-  const { config, db, bus, store, registry, metrics, audit, logger } = deps;
+  const { config, db, bus, store, catalog, metrics, logger } = deps;
   const s = config.serving;
   const engine = new InferenceEngine(
     { storeDir: config.models.storeDir, intraOpThreads: s.inferenceThreads },
     logger.child({ component: 'inference' }),
   );
-  const router = new TrafficRouter(db, registry);
+  const router = new TrafficRouter(catalog, deps.traffic);
   const stats = new ServingStats();
-  const runtime = new ModelRuntime(registry, store, engine, router, stats, metrics, logger, {
-    maxBatchSize: s.maxBatchSize,
-    maxQueueDelayMs: s.maxQueueDelayMs,
-    maxQueueSize: s.maxQueueSize,
+  const runtime = new ModelRuntime({
+    catalog,
+    store,
+    engine,
+    router,
+    stats,
+    metrics,
+    logger,
+    options: {
+      maxBatchSize: s.maxBatchSize,
+      maxQueueDelayMs: s.maxQueueDelayMs,
+      maxQueueSize: s.maxQueueSize,
+    },
   });
   const redis = s.cacheEnabled && config.redisUrl ? connectRedis(config.redisUrl) : undefined;
   const cache = !s.cacheEnabled
     ? undefined
     : redis
-      ? new RedisCache<never>(redis, `${config.redisPrefix}:pred:`, s.cacheTtlSeconds)
-      : new MemoryCache<never>(s.cacheEntries, s.cacheTtlSeconds * 1000);
-  const writer = new PredictionWriter(db, logger);
-  const images = s.keepImages
-    ? new ImageArchive(join(config.dataDir, 'images'), logger)
+      ? new RedisCache<CachedPrediction>(redis, `${config.redisPrefix}:pred:`, s.cacheTtlSeconds)
+      : new MemoryCache<CachedPrediction>(s.cacheEntries, s.cacheTtlSeconds * 1000);
+  const images = s.keepImages ? new KeptImages(join(config.dataDir, 'images'), logger) : undefined;
+  // Kept images older than AQUAML_IMAGE_RETENTION_DAYS are deleted hourly by the processes that
+  // keep them (api, serve): they live in this process's data dir.
+  const retention = images
+    ? new ImageRetention(images, s.imageRetentionDays, logger.child({ component: 'images' }))
     : undefined;
-  const queries = new PredictionQueries(db);
-  const classifier = new ClassificationService(
-    runtime,
+  const inference = new ImageInference(runtime, cache, stats, metrics, {
+    maxBytes: config.uploads.maxBytes,
+    maxPixels: config.uploads.maxPixels,
+  });
+  const classifier = new ClassificationService({
+    catalog,
     router,
-    registry,
-    cache,
-    writer,
+    inference,
+    sink: deps.sink,
     stats,
     metrics,
     logger,
-    {
-      defaultModel: s.defaultModel,
-      healthModel: s.healthModel,
-      limits: { maxBytes: config.uploads.maxBytes, maxPixels: config.uploads.maxPixels },
-    },
-    images,
-  );
-  const traffic = new TrafficService(db, registry, audit, bus);
-  const drift = new DriftMonitor(
+    options: { defaultModel: s.defaultModel, healthModel: s.healthModel },
+    keptImages: images,
+  });
+  const drift = new DriftMonitor({
     db,
     runtime,
     stats,
     bus,
     metrics,
     logger,
-    {
+    options: {
       threshold: s.driftPsiThreshold,
       minSamples: s.driftMinSamples,
       cooldownMs: 3_600_000,
@@ -107,35 +119,35 @@ export function createServing(deps: ServingDeps): Serving {
       minFeedback: s.accuracyMinFeedback,
       feedbackWindowMs: s.feedbackWindowDays * 86_400_000,
     },
-    (since) => queries.feedbackAccuracy(since),
-  );
+    feedbackAccuracy: deps.feedbackAccuracy,
+  });
   let unsubscribe: (() => void) | undefined;
 
   return {
     runtime,
     router,
     classifier,
-    writer,
-    queries,
     stats,
     images,
-    traffic,
+    retention,
     drift,
-    cacheKind: cache?.kind ?? 'off',
+    cacheKind: inference.cacheKind,
     async start() {
-      unsubscribe = await bus.subscribe<{ name: string }>(MODELS_CHANGED, async ({ name }) => {
+      unsubscribe = await catalog.onChange(async (name) => {
         router.invalidate(name);
         classifier.invalidate(name);
         await runtime.preload(name);
+        await runtime.unloadArchived(name);
       });
       await runtime.preload();
       drift.start(s.driftIntervalMs);
+      retention?.start();
     },
     async stop() {
       unsubscribe?.();
       drift.stop();
+      retention?.stop();
       await runtime.stop();
-      await writer.flush();
       redis?.disconnect();
     },
   };

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import { eq } from 'drizzle-orm';
-import type { Database } from '../db/client.ts';
-import { modelRoutes, type TrafficSplitEntry } from '../db/schema.ts';
-import type { ModelRegistry } from '../modules/models/registry.ts';
+import type { TrafficSplitEntry } from '../db/schema.ts';
+import type { ModelCatalog } from './catalog.ts';
 
 export interface VersionRef {
   name: string;
@@ -23,8 +21,31 @@ export interface ResolvedRoute {
   sticky: boolean;
 }
 
+/** A model's traffic split (A/B weights by alias or version), shadow target and stickiness. */
+export interface TrafficConfig {
+  split: TrafficSplitEntry[];
+  shadow: string | null;
+  sticky: boolean;
+}
+
+/** A model nobody configured: all of its traffic to the champion, each caller kept on one version. */
+export const DEFAULT_TRAFFIC: TrafficConfig = {
+  split: [{ target: 'champion', weight: 100 }],
+  shadow: null,
+  sticky: true,
+};
+
+/** Where the traffic settings of models are kept (DEFAULT_TRAFFIC for a model without any). */
+export interface TrafficSettings {
+  get(name: string): Promise<TrafficConfig>;
+}
+
 export class RouteError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** unknown_model: no such model (the caller's mistake); no_champion: it cannot serve yet. */
+    readonly kind: 'unknown_model' | 'no_champion' = 'no_champion',
+  ) {
     super(message);
     this.name = 'RouteError';
   }
@@ -44,8 +65,8 @@ export class TrafficRouter {
   private readonly cache = new Map<string, Promise<ResolvedRoute>>();
 
   constructor(
-    private readonly db: Database,
-    private readonly registry: ModelRegistry,
+    private readonly catalog: ModelCatalog,
+    private readonly traffic: TrafficSettings,
     private readonly random: () => number = Math.random,
   ) {}
 
@@ -65,18 +86,12 @@ export class TrafficRouter {
   }
 
   private async targetVersion(name: string, target: string): Promise<number> {
-    return (await this.registry.resolve({ name, selector: target })).version;
+    return (await this.catalog.resolve({ name, selector: target })).version;
   }
 
   private async resolve(name: string): Promise<ResolvedRoute> {
-    const [row] = await this.db
-      .select()
-      .from(modelRoutes)
-      .where(eq(modelRoutes.modelName, name))
-      .limit(1);
-    const entries: TrafficSplitEntry[] = row?.split.length
-      ? row.split
-      : [{ target: 'champion', weight: 100 }];
+    const settings = await this.traffic.get(name);
+    const entries = settings.split.length ? settings.split : DEFAULT_TRAFFIC.split;
     const split = [];
     for (const e of entries) {
       if (e.weight <= 0) continue;
@@ -88,24 +103,29 @@ export class TrafficRouter {
     }
     if (!split.length) {
       try {
-        split.push({
-          target: 'champion',
-          weight: 100,
-          version: await this.targetVersion(name, 'champion'),
-        });
+        const fallback = DEFAULT_TRAFFIC.split[0]!;
+        split.push({ ...fallback, version: await this.targetVersion(name, fallback.target) });
       } catch {
+        // An unknown name is the caller's mistake (404); a known model without a champion cannot
+        // serve yet (503).
+        if (!(await this.catalog.exists(name))) {
+          throw new RouteError(`no model ${name}`, 'unknown_model');
+        }
         throw new RouteError(`model ${name} has no champion to serve`);
       }
     }
     let shadow: ResolvedRoute['shadow'];
-    if (row?.shadow) {
+    if (settings.shadow) {
       try {
-        shadow = { target: row.shadow, version: await this.targetVersion(name, row.shadow) };
+        shadow = {
+          target: settings.shadow,
+          version: await this.targetVersion(name, settings.shadow),
+        };
       } catch {
         shadow = undefined;
       }
     }
-    return { name, split, shadow, sticky: row?.sticky ?? true };
+    return { name, split, shadow, sticky: settings.sticky };
   }
 
   /** Picks the version for one request; `stickyKey` (user or device) keeps a caller on one version. */

@@ -1,9 +1,9 @@
-import type { Manifest } from '../ml/artifact/manifest.ts';
+import { DEFAULT_BATCHING, type Manifest } from '../ml/artifact/manifest.ts';
 import type { Logger } from '../logger.ts';
 import type { ModelStore } from '../infra/store/types.ts';
-import type { ModelRegistry } from '../modules/models/registry.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { type BatchingPolicy, DynamicBatcher } from './batcher.ts';
+import type { ModelCatalog } from './catalog.ts';
 import type { InferenceEngine } from './engine/engine.ts';
 import type { TrafficRouter, VersionRef } from './router.ts';
 import type { ServingStats } from './stats.ts';
@@ -30,6 +30,17 @@ export interface RuntimeOptions {
   maxQueueSize: number;
 }
 
+export interface ModelRuntimeDeps {
+  catalog: ModelCatalog;
+  store: ModelStore;
+  engine: InferenceEngine;
+  router: TrafficRouter;
+  stats: ServingStats;
+  metrics: Metrics;
+  logger: Logger;
+  options: RuntimeOptions;
+}
+
 export const keyOf = (ref: VersionRef) => `${ref.name}@${ref.version}`;
 
 /**
@@ -38,22 +49,38 @@ export const keyOf = (ref: VersionRef) => `${ref.name}@${ref.version}`;
  */
 export class ModelRuntime {
   private readonly models = new Map<string, Promise<LoadedModel>>();
+  private readonly catalog: ModelCatalog;
+  private readonly store: ModelStore;
+  private readonly engine: InferenceEngine;
+  private readonly router: TrafficRouter;
+  private readonly stats: ServingStats;
+  private readonly metrics: Metrics;
+  private readonly logger: Logger;
+  private readonly options: RuntimeOptions;
 
-  constructor(
-    private readonly registry: ModelRegistry,
-    private readonly store: ModelStore,
-    private readonly engine: InferenceEngine,
-    private readonly router: TrafficRouter,
-    private readonly stats: ServingStats,
-    private readonly metrics: Metrics,
-    private readonly logger: Logger,
-    private readonly options: RuntimeOptions,
-  ) {}
+  constructor(deps: ModelRuntimeDeps) {
+    ({
+      catalog: this.catalog,
+      store: this.store,
+      engine: this.engine,
+      router: this.router,
+      stats: this.stats,
+      metrics: this.metrics,
+      logger: this.logger,
+      options: this.options,
+    } = deps);
+  }
 
   policyFor(manifest: Manifest): BatchingPolicy {
     return {
-      maxBatchSize: this.options.maxBatchSize ?? manifest.batching?.max_batch_size ?? 16,
-      maxQueueDelayMs: this.options.maxQueueDelayMs ?? manifest.batching?.max_queue_delay_ms ?? 2,
+      maxBatchSize:
+        this.options.maxBatchSize ??
+        manifest.batching?.max_batch_size ??
+        DEFAULT_BATCHING.max_batch_size,
+      maxQueueDelayMs:
+        this.options.maxQueueDelayMs ??
+        manifest.batching?.max_queue_delay_ms ??
+        DEFAULT_BATCHING.max_queue_delay_ms,
       maxQueueSize: this.options.maxQueueSize,
     };
   }
@@ -72,7 +99,7 @@ export class ModelRuntime {
 
   private async load(ref: VersionRef): Promise<LoadedModel> {
     const key = keyOf(ref);
-    const row = await this.registry.get(ref.name, ref.version);
+    const row = await this.catalog.get(ref.name, ref.version);
     if (!row) throw new ModelUnavailableError(`no model ${key}`);
     if (row.status === 'archived') throw new ModelUnavailableError(`${key} is archived`);
     const started = performance.now();
@@ -109,9 +136,7 @@ export class ModelRuntime {
 
   /** Loads every version a route can send traffic to (all models, or one after a change). */
   async preload(name?: string): Promise<void> {
-    const names = name
-      ? [name]
-      : [...new Set((await this.registry.aliases()).map((a) => a.modelName))];
+    const names = name ? [name] : await this.catalog.servedNames();
     for (const n of names) {
       this.router.invalidate(n);
       try {
@@ -125,6 +150,28 @@ export class ModelRuntime {
         this.logger.error({ err, model: n }, 'could not load the served versions of a model');
       }
     }
+  }
+
+  /**
+   * Unloads the loaded versions of a model that were archived: an archived version is never
+   * served again, so it must not hold memory in the inference thread. Requests it already
+   * accepted are answered first.
+   */
+  async unloadArchived(name: string): Promise<string[]> {
+    const unloaded: string[] = [];
+    for (const [key, pending] of [...this.models]) {
+      if (!key.startsWith(`${name}@`)) continue;
+      const model = await pending.catch(() => undefined);
+      if (!model) continue;
+      const row = await this.catalog.get(model.name, model.version);
+      if (row && row.status !== 'archived') continue;
+      this.models.delete(key);
+      await model.batcher.drain();
+      await this.engine.unload(key);
+      this.logger.info({ model: key }, 'archived model version unloaded');
+      unloaded.push(key);
+    }
+    return unloaded;
   }
 
   loaded(): string[] {

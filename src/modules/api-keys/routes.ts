@@ -1,9 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppContext } from '../../context.ts';
+import type { AppServices } from '../app-services.ts';
 import { badRequest, notFound } from '../../http/errors.ts';
-import { principalOf } from '../../http/plugins/auth.ts';
-import { errors, IdParams, NullableTimestamp, Timestamp } from '../../http/schemas.ts';
+import { principalOf } from '../auth/plugin.ts';
+import {
+  errors,
+  IdParams,
+  NullableTimestamp,
+  page,
+  PageQuery,
+  Timestamp,
+} from '../../http/schemas.ts';
+import { API_KEY_MAX_ROLE, ROLE_RANK } from '../auth/authenticator.ts';
 import { actorOf } from '../auth/actor.ts';
 import { RoleSchema } from '../users/schema.ts';
 import { toPublicApiKey } from './service.ts';
@@ -19,30 +27,36 @@ const ApiKeySchema = Type.Object({
   revoked_at: NullableTimestamp,
 });
 
-export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (
+export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppServices }> = async (
   app,
   { ctx },
 ) => {
   app.get(
-    '/',
+    '',
     {
       config: { auth: 'admin' },
       schema: {
         tags: ['api-keys'],
-        summary: 'List API keys (admin); secrets are never shown again',
-        response: { 200: Type.Object({ items: Type.Array(ApiKeySchema) }), ...errors(401, 403) },
+        summary: 'List API keys, newest first (admin); secrets are never shown again',
+        querystring: PageQuery,
+        response: { 200: page(ApiKeySchema), ...errors(400, 401, 403) },
       },
     },
-    async () => ({ items: (await ctx.apiKeys.list()).map(toPublicApiKey) }),
+    async (request) => {
+      const { limit, offset } = request.query;
+      const { items, total } = await ctx.apiKeys.list({ limit, offset });
+      return { items: items.map(toPublicApiKey), total, limit, offset };
+    },
   );
 
   app.post(
-    '/',
+    '',
     {
       config: { auth: 'admin' },
       schema: {
         tags: ['api-keys'],
         summary: 'Create an API key for a camera, sensor or script (admin); the key is shown once',
+        description: `A key's role is at most ${API_KEY_MAX_ROLE}: keys never carry admin (SECURITY.md).`,
         body: Type.Object(
           {
             name: Type.String({ minLength: 1, maxLength: 100 }),
@@ -59,6 +73,12 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asyn
     },
     async (request, reply) => {
       const { name, role, expires_at } = request.body;
+      if (ROLE_RANK[role] > ROLE_RANK[API_KEY_MAX_ROLE]) {
+        throw badRequest(
+          `role must be viewer or ${API_KEY_MAX_ROLE}: API keys never carry admin`,
+          'body.role',
+        );
+      }
       const expiresAt = expires_at ? new Date(expires_at) : null;
       if (expiresAt && expiresAt.getTime() <= Date.now()) {
         throw badRequest('expires_at must be in the future', 'body.expires_at');

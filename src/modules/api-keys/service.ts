@@ -1,4 +1,4 @@
-import { desc, eq } from 'drizzle-orm';
+import { count, desc, eq } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import { apiKeys, type Role } from '../../db/schema.ts';
 import { hashSecret, newSecret } from '../auth/tokens.ts';
@@ -59,8 +59,18 @@ export class ApiKeyService {
     return { key: secret, row: row! };
   }
 
-  list(): Promise<ApiKeyRow[]> {
-    return this.db.select().from(apiKeys).orderBy(desc(apiKeys.createdAt));
+  async list(page: {
+    limit: number;
+    offset: number;
+  }): Promise<{ items: ApiKeyRow[]; total: number }> {
+    const items = await this.db
+      .select()
+      .from(apiKeys)
+      .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+      .limit(page.limit)
+      .offset(page.offset);
+    const [row] = await this.db.select({ n: count() }).from(apiKeys);
+    return { items, total: Number(row?.n ?? 0) };
   }
 
   async revoke(id: string): Promise<ApiKeyRow | undefined> {

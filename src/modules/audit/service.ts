@@ -17,7 +17,15 @@ export type AuditAction =
   | 'model.alias_moved'
   | 'model.archived'
   | 'model.traffic_changed'
-  | 'model.rollback';
+  | 'model.rollback'
+  | 'farm.created'
+  | 'farm.deleted'
+  | 'farm.member_set'
+  | 'farm.member_removed'
+  | 'device.created'
+  | 'device.key_rotated'
+  | 'device.updated'
+  | 'device.deleted';
 
 export interface AuditActor {
   userId?: string | null;

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppContext } from '../../context.ts';
+import type { AppServices } from '../app-services.ts';
 import { conflict, HttpError, unauthorized } from '../../http/errors.ts';
-import { principalOf } from '../../http/plugins/auth.ts';
+import { principalOf } from './plugin.ts';
 import { errors } from '../../http/schemas.ts';
 import { toPublicUser, UserInputError } from '../users/service.ts';
 import { accountFields, PublicUserSchema } from '../users/schema.ts';
@@ -27,7 +27,7 @@ export function userInputToHttp(err: unknown): never {
   throw err;
 }
 
-export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
+export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AppServices }> = async (app, { ctx }) => {
   // Brute-force protection on the unauthenticated endpoints: per client address.
   const strict = { max: 20, timeWindow: 60_000 };
 

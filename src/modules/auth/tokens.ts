@@ -7,6 +7,8 @@ export interface AccessClaims {
   sub: string;
   role: Role;
   username: string;
+  /** The session (refresh-token family) the token belongs to, so logout can revoke it. */
+  sid?: string;
 }
 
 export class InvalidTokenError extends Error {
@@ -37,7 +39,12 @@ export class AccessTokens {
   }
 
   sign(claims: AccessClaims): Promise<string> {
-    return new SignJWT({ role: claims.role, username: claims.username, typ: 'access' })
+    return new SignJWT({
+      role: claims.role,
+      username: claims.username,
+      typ: 'access',
+      ...(claims.sid ? { sid: claims.sid } : {}),
+    })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(claims.sub)
       .setIssuer(this.issuer)
@@ -66,6 +73,7 @@ export class AccessTokens {
         sub: payload.sub,
         role: payload.role as Role,
         username: String(payload.username ?? ''),
+        ...(typeof payload.sid === 'string' ? { sid: payload.sid } : {}),
       };
       if (typeof payload.exp === 'number')
         this.verified.set(token, { claims, expMs: payload.exp * 1000 });

@@ -1,5 +1,8 @@
 // Request and response schemas of the KServe Open Inference Protocol v2 (REST), as AquaML serves it.
 import { type TSchema, Type } from 'typebox';
+import { MODEL_NAME_PATTERN } from '../../ml/artifact/model-name.ts';
+import { DEFAULT_TOP_K } from '../../serving/answer.ts';
+import { MAX_TOP_K } from '../predictions/classify-request.ts';
 
 /** Every v2 error body: `{ "error": "..." }` (not RFC 9457: v2 clients read `error`). */
 export const V2ErrorSchema = Type.Object(
@@ -20,7 +23,7 @@ export const ParametersSchema = Type.Record(
   Type.Union([Type.String(), Type.Number(), Type.Boolean()]),
 );
 
-export const ModelName = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' });
+export const ModelName = Type.String({ pattern: MODEL_NAME_PATTERN });
 export const VersionSelector = Type.String({
   pattern: '^([1-9][0-9]{0,8}|champion|challenger|latest)$',
   description: 'A version number, or an alias: champion, challenger, latest',
@@ -84,8 +87,7 @@ export const InferRequestSchema = Type.Object(
     outputs: Type.Optional(Type.Array(RequestOutputSchema, { maxItems: 16 })),
   },
   {
-    description:
-      'One input "image" of datatype BYTES and shape [n] (a batch of n images). Request parameters: top_k (1-50, default 5), unit_id, device_id.',
+    description: `One input "image" of datatype BYTES and shape [n] (a batch of n images). Request parameters: top_k (1-${MAX_TOP_K}, default ${DEFAULT_TOP_K}), unit_id, device_id.`,
   },
 );
 

@@ -1,7 +1,8 @@
 // Tensor encoding of the v2 protocol: images in (base64 JSON elements, or raw bytes after the JSON
 // header with the binary tensor extension), classification results out.
 import { badRequest, HttpError } from '../../http/errors.ts';
-import type { ClassifyResult } from '../predictions/service.ts';
+import { type ClassifyResult, DEFAULT_TOP_K } from '../../serving/answer.ts';
+import { MAX_TOP_K } from '../predictions/classify-request.ts';
 import type { Parameters, RequestInput, ResponseOutput } from './schema.ts';
 
 export const IMAGE_INPUT = 'image';
@@ -187,10 +188,13 @@ export function selectOutputs(requested: { name: string }[] | undefined): Output
 
 export function topKParameter(parameters: Parameters | undefined): number {
   const k = parameters?.top_k;
-  if (k === undefined) return 5;
+  if (k === undefined) return DEFAULT_TOP_K;
   const n = wholeNumber(k);
-  if (n === undefined || n < 1 || n > 50) {
-    throw badRequest('parameters.top_k must be a whole number from 1 to 50', 'body.parameters');
+  if (n === undefined || n < 1 || n > MAX_TOP_K) {
+    throw badRequest(
+      `parameters.top_k must be a whole number from 1 to ${MAX_TOP_K}`,
+      'body.parameters',
+    );
   }
   return n;
 }

@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { and, asc, eq, max } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import { modelAliases, models } from '../../db/schema.ts';
+import { INT32_MAX } from '../../http/input-limits.ts';
 import type { EventBus } from '../../infra/bus/types.ts';
-import { assertModelName } from '../../infra/store/fs.ts';
+import { assertModelName } from '../../ml/artifact/model-name.ts';
 import type { ModelStore } from '../../infra/store/types.ts';
+import type { CatalogVersion, ModelCatalog, ModelRef } from '../../serving/catalog.ts';
 import type { AuditActor, AuditLog } from '../audit/service.ts';
-import { isUniqueViolation } from '../users/service.ts';
+import { isUniqueViolation } from '../../db/errors.ts';
 import { type ManifestCore, readManifest, writeManifest } from './manifest.ts';
 
 export type ModelRow = typeof models.$inferSelect;
@@ -28,12 +30,6 @@ export class RegistryError extends Error {
     super(message);
     this.name = 'RegistryError';
   }
-}
-
-export interface ModelRef {
-  name: string;
-  /** A version number, an alias, or 'latest'. */
-  selector: string;
 }
 
 /** Parses `species`, `species@3`, `species@champion`, `species@latest`. */
@@ -57,8 +53,11 @@ export interface RegisterOptions {
   alias?: Alias;
 }
 
-/** Models and versions in the database, files in the model store, aliases instead of an "active" flag. */
-export class ModelRegistry {
+/**
+ * Models and versions in the database, files in the model store, aliases instead of an "active"
+ * flag. It is the catalog serving reads models from.
+ */
+export class ModelRegistry implements ModelCatalog {
   constructor(
     private readonly db: Database,
     private readonly store: ModelStore,
@@ -98,6 +97,10 @@ export class ModelRegistry {
     let version: number | undefined;
     if (/^\d+$/.test(selector)) {
       version = Number(selector);
+      // Versions are PostgreSQL integers: a larger number is a bad reference, not a query.
+      if (version > INT32_MAX) {
+        throw new RegistryError(`version ${selector} is out of range (at most ${INT32_MAX})`);
+      }
     } else if (selector === 'latest') {
       const rows = await this.list({ name });
       version = rows.at(-1)?.version;
@@ -118,6 +121,30 @@ export class ModelRegistry {
     const row = version === undefined ? undefined : await this.get(name, version);
     if (!row) throw new RegistryError(`no model ${name}@${selector}`, 'not_found');
     return row;
+  }
+
+  parseRef(ref: string): ModelRef {
+    return parseModelRef(ref);
+  }
+
+  /** The version a reference names, or undefined (a bad reference names none either). */
+  async find(ref: ModelRef): Promise<CatalogVersion | undefined> {
+    return this.resolve(ref).catch((err: unknown) => {
+      if (err instanceof RegistryError) return undefined;
+      throw err;
+    });
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return (await this.list({ name, includeArchived: true })).length > 0;
+  }
+
+  async servedNames(): Promise<string[]> {
+    return [...new Set((await this.aliases()).map((a) => a.modelName))];
+  }
+
+  onChange(listener: (name: string) => Promise<void>): Promise<() => void> {
+    return this.bus.subscribe<{ name: string }>(MODELS_CHANGED, ({ name }) => listener(name));
   }
 
   /** The version number the next registration of `name` would get. */

@@ -1,12 +1,23 @@
 import { Type } from 'typebox';
 import { Timestamp } from '../../http/schemas.ts';
+import { MODEL_NAME_PATTERN } from '../../ml/artifact/model-name.ts';
 import type { AliasRow, ModelRow } from './registry.ts';
+
+/** `/models/{name}` */
+export const ModelNameParams = Type.Object({ name: Type.String({ pattern: MODEL_NAME_PATTERN }) });
+/** `/models/{name}/versions/{version}` */
+export const ModelVersionParams = Type.Object({
+  name: Type.String({ pattern: MODEL_NAME_PATTERN }),
+  version: Type.Integer({ minimum: 1 }),
+});
 
 export const ModelVersionSchema = Type.Object({
   name: Type.String(),
   version: Type.Integer(),
   task: Type.String(),
-  status: Type.String(),
+  state: Type.Union([Type.Literal('ready'), Type.Literal('archived')], {
+    description: 'lifecycle: ready (can be served) or archived (kept, never served)',
+  }),
   source: Type.String(),
   aliases: Type.Array(Type.String()),
   labels: Type.Array(Type.String()),
@@ -32,7 +43,7 @@ export function toModelVersion(row: ModelRow, aliases: AliasRow[]) {
     name: row.name,
     version: row.version,
     task: row.task,
-    status: row.status,
+    state: row.status,
     source: row.source,
     aliases: aliases
       .filter((a) => a.modelName === row.name && a.version === row.version)

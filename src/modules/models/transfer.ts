@@ -34,9 +34,9 @@ export async function importModel(
   }
   const staging = await mkdtemp(join(tmpdir(), 'aquaml-import-'));
   try {
-    // node-tar refuses absolute paths and `..` entries, so an archive cannot write outside staging.
+    // node-tar refuses absolute paths and `..` entries, so an export file cannot write outside staging.
     await tar.extract({ file: source, cwd: staging, strict: true }).catch((err: Error) => {
-      throw new RegistryError(`${source} is not a readable .tar.gz model archive: ${err.message}`);
+      throw new RegistryError(`${source} is not a readable .tar.gz model export: ${err.message}`);
     });
     return await registry.register({ fromDir: staging, source: 'imported', ...options });
   } finally {

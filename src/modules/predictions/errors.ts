@@ -1,5 +1,6 @@
 import { HttpError, notFound, serviceUnavailable } from '../../http/errors.ts';
 import { ImageInputError } from '../../ml/preprocess.ts';
+import { QueueFullError } from '../../serving/batcher.ts';
 import { RouteError } from '../../serving/router.ts';
 import { ModelUnavailableError } from '../../serving/runtime.ts';
 import { RegistryError } from '../models/registry.ts';
@@ -21,8 +22,10 @@ export function inferenceToHttp(err: unknown): never {
     if (err.kind === 'not_found') throw notFound(err.message);
     throw new HttpError(400, 'Bad Request', err.message);
   }
+  if (err instanceof RouteError && err.kind === 'unknown_model') throw notFound(err.message);
   if (err instanceof RouteError || err instanceof ModelUnavailableError) {
     throw serviceUnavailable(err.message, 5);
   }
+  if (err instanceof QueueFullError) throw serviceUnavailable(err.message, err.retryAfterSeconds);
   throw err;
 }

@@ -1,6 +1,20 @@
-import { and, count, desc, eq, gte, isNotNull, lte, type SQL, sql } from 'drizzle-orm';
+import {
+  and,
+  count,
+  desc,
+  eq,
+  gte,
+  inArray,
+  isNotNull,
+  isNull,
+  lte,
+  or,
+  type SQL,
+  sql,
+} from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
-import { predictions } from '../../db/schema.ts';
+import { predictions, type Role } from '../../db/schema.ts';
+import { roundScore, roundMs } from '../../serving/precision.ts';
 
 export type PredictionRow = typeof predictions.$inferSelect;
 
@@ -13,7 +27,15 @@ export interface HistoryFilter {
   modelVersion?: number;
   minConfidence?: number;
   unitId?: string;
+  /** Predictions attached to this farm unit (its id given as unit_id). */
+  farmUnitId?: string;
+  farmId?: string;
   userId?: string;
+  /**
+   * The farms the caller may see; predictions of other farms are left out (predictions with no
+   * farm stay visible). Undefined: every farm (admins).
+   */
+  visibleFarms?: string[];
 }
 
 /** Feedback agrees with the prediction: the same known species, or "unknown" for an unknown answer. */
@@ -27,29 +49,59 @@ function where(f: HistoryFilter): SQL | undefined {
   if (f.to) c.push(lte(predictions.createdAt, f.to));
   if (f.model) c.push(eq(predictions.modelName, f.model));
   if (f.modelVersion !== undefined) c.push(eq(predictions.modelVersion, f.modelVersion));
-  if (f.minConfidence !== undefined) c.push(gte(predictions.confidence, f.minConfidence));
+  // Compared as double precision: a tiny bound such as 1e-254 is out of range for the column's
+  // real type, which PostgreSQL refuses (a 500) instead of comparing.
+  if (f.minConfidence !== undefined) {
+    c.push(sql`${predictions.confidence} >= ${f.minConfidence}::double precision`);
+  }
   if (f.unitId) c.push(eq(predictions.unitId, f.unitId));
+  if (f.farmUnitId) c.push(eq(predictions.farmUnitId, f.farmUnitId));
+  if (f.farmId) c.push(eq(predictions.farmId, f.farmId));
+  if (f.visibleFarms) {
+    c.push(
+      f.visibleFarms.length
+        ? or(isNull(predictions.farmId), inArray(predictions.farmId, f.visibleFarms))!
+        : isNull(predictions.farmId),
+    );
+  }
   if (f.userId) c.push(eq(predictions.userId, f.userId));
   return c.length ? and(...c) : undefined;
 }
 
+/** A stored prediction as the API shows it: the fields and precision of the classify answer. */
 export function toStoredPrediction(r: PredictionRow) {
   return {
     id: r.id,
     created_at: r.createdAt.toISOString(),
     species: r.status === 'ok' ? r.label : null,
+    scientific_name: r.status === 'ok' ? r.scientificName : null,
     label: r.label,
-    confidence: r.confidence,
+    confidence: roundScore(r.confidence),
     status: r.status,
-    top_k: r.topK,
-    model: { name: r.modelName, version: r.modelVersion },
+    top_k: r.topK.map((c) => ({ label: c.label, confidence: roundScore(c.confidence) })),
+    ood_score: r.oodScore === null ? null : roundScore(r.oodScore),
+    model: { name: r.modelName, version: r.modelVersion, route: r.routeTarget },
     unit_id: r.unitId,
+    farm_unit_id: r.farmUnitId,
+    farm_id: r.farmId,
     device_id: r.deviceId,
-    inference_ms: r.inferenceMs,
+    inference_ms: roundMs(r.inferenceMs),
+    timings: r.timings,
+    cached: r.cached,
+    image_sha256: r.imageSha256,
     source: r.source,
     health: r.health ?? null,
     feedback: r.feedbackLabel
-      ? { label: r.feedbackLabel, note: r.feedbackNote, at: r.feedbackAt!.toISOString() }
+      ? {
+          label: r.feedbackLabel,
+          note: r.feedbackNote,
+          at: r.feedbackAt!.toISOString(),
+          by: {
+            user_id: r.feedbackBy,
+            api_key_id: r.feedbackApiKeyId,
+            role: r.feedbackRole,
+          },
+        }
       : null,
   };
 }
@@ -78,10 +130,23 @@ export class PredictionQueries {
     return row;
   }
 
-  async setFeedback(id: string, label: string, note: string | null, userId: string | null) {
+  /** Records a label with who gave it (user or API key) and the role they had. */
+  async setFeedback(
+    id: string,
+    label: string,
+    note: string | null,
+    giver: { userId: string | null; apiKeyId: string | null; role: Role },
+  ) {
     const [row] = await this.db
       .update(predictions)
-      .set({ feedbackLabel: label, feedbackNote: note, feedbackBy: userId, feedbackAt: new Date() })
+      .set({
+        feedbackLabel: label,
+        feedbackNote: note,
+        feedbackBy: giver.userId,
+        feedbackApiKeyId: giver.apiKeyId,
+        feedbackRole: giver.role,
+        feedbackAt: new Date(),
+      })
       .where(eq(predictions.id, id))
       .returning();
     return row;
@@ -119,19 +184,21 @@ export class PredictionQueries {
     const total = Number(totals?.total ?? 0);
     return {
       total,
-      unknown_rate: total ? Number(totals!.unknown) / total : null,
+      unknown_rate: total ? roundScore(Number(totals!.unknown) / total) : null,
       mean_confidence:
-        totals?.meanConfidence === null || !total ? null : Number(totals!.meanConfidence),
+        totals?.meanConfidence === null || !total
+          ? null
+          : roundScore(Number(totals!.meanConfidence)),
       feedback: {
         count: Number(totals?.withFeedback ?? 0),
         accuracy: Number(totals?.withFeedback ?? 0)
-          ? Number(totals!.feedbackCorrect) / Number(totals!.withFeedback)
+          ? roundScore(Number(totals!.feedbackCorrect) / Number(totals!.withFeedback))
           : null,
       },
       per_species: perSpecies.map((r) => ({
         species: r.species,
         count: Number(r.count),
-        mean_confidence: Number(r.meanConfidence),
+        mean_confidence: roundScore(Number(r.meanConfidence)),
       })),
       per_day: perDay.map((r) => ({
         day: r.day,

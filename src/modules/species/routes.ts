@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppContext } from '../../context.ts';
+import type { AppServices } from '../app-services.ts';
 import { badRequest, notFound } from '../../http/errors.ts';
-import { errors } from '../../http/schemas.ts';
+import { errors, page, PageQuery, pageOf } from '../../http/schemas.ts';
 import { toPublicSpecies, WATER_QUALITY_KEYS } from './service.ts';
 
 const RangeSchema = Type.Object({
@@ -35,20 +35,21 @@ const SpeciesSchema = Type.Object({
 
 const CodeParams = Type.Object({ code: Type.String({ pattern: '^[a-z0-9-]{2,80}$' }) });
 
-export const speciesRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (
+export const speciesRoutes: FastifyPluginAsyncTypebox<{ ctx: AppServices }> = async (
   app,
   { ctx },
 ) => {
   app.get(
-    '/',
+    '',
     {
       schema: {
         tags: ['species'],
         summary: 'Fish species with their water-quality ranges and sources',
-        response: { 200: Type.Object({ items: Type.Array(SpeciesSchema) }), ...errors(401) },
+        querystring: PageQuery,
+        response: { 200: page(SpeciesSchema), ...errors(400, 401) },
       },
     },
-    async () => ({ items: (await ctx.species.list()).map(toPublicSpecies) }),
+    async (request) => pageOf((await ctx.species.list()).map(toPublicSpecies), request.query),
   );
 
   app.get(
@@ -77,7 +78,14 @@ export const speciesRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = asy
         summary: "Adjust a species' water-quality ranges for this farm (operator)",
         params: CodeParams,
         body: Type.Object(
-          { water_quality: Type.Partial(WaterQualitySchema, { minProperties: 1 }) },
+          {
+            // Only the known keys: an unknown one reached the update as a column that does not
+            // exist (a 500).
+            water_quality: Type.Partial(WaterQualitySchema, {
+              minProperties: 1,
+              additionalProperties: false,
+            }),
+          },
           { additionalProperties: false },
         ),
         response: { 200: SpeciesSchema, ...errors(400, 401, 403, 404) },

@@ -1,6 +1,7 @@
 import { and, inArray, lt, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import { predictions, tasks } from '../../db/schema.ts';
+import type { TaskInputs } from './inputs.ts';
 import { PermanentTaskError, type TaskHandler } from './runner.ts';
 
 export const PURGE_TASK = 'maintenance.purge';
@@ -23,7 +24,7 @@ const BATCH = 5_000;
  * `maintenance.purge`: deletes predictions, and finished tasks, older than `older_than_days`.
  * Queued and running tasks are never touched, however old.
  */
-export function purgeHandler(db: Database): TaskHandler<PurgePayload> {
+export function purgeHandler(db: Database, inputs: TaskInputs): TaskHandler<PurgePayload> {
   return async (payload, ctx) => {
     const days = payload?.older_than_days;
     if (typeof days !== 'number' || !Number.isInteger(days) || days < 1 || days > 36_500) {
@@ -67,6 +68,7 @@ export function purgeHandler(db: Database): TaskHandler<PurgePayload> {
         .where(inArray(tasks.id, old))
         .returning({ id: tasks.id });
       tasksDeleted += deleted.length;
+      await inputs.remove(deleted.map((d) => d.id));
       if (deleted.length < BATCH) break;
       await ctx.progress(0.75, `${tasksDeleted} finished tasks deleted so far`);
     }

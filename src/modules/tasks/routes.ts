@@ -1,35 +1,39 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { AppContext } from '../../context.ts';
+import type { AppServices } from '../app-services.ts';
 import { conflict, forbidden, notFound } from '../../http/errors.ts';
-import { principalOf } from '../../http/plugins/auth.ts';
+import { principalOf } from '../auth/plugin.ts';
+import { accepted } from '../../http/accepted.ts';
 import { errors, IdParams, page, PageQuery } from '../../http/schemas.ts';
 import { hasRole } from '../auth/authenticator.ts';
 import { PURGE_TASK } from './purge.ts';
 import { PublicTaskSchema, type TaskRow, TaskStateSchema, toPublicTask } from './schema.ts';
 
-/** Operators and admins see every task; everyone else only their own. */
-function canSee(request: FastifyRequest, task: TaskRow): boolean {
+/**
+ * SECURITY.md: every member of a farm sees its predictions and its tasks (one implicit farm until
+ * farms exist); cancelling is for the task's creator, operators and admins.
+ */
+function canCancel(request: FastifyRequest, task: TaskRow): boolean {
   const principal = principalOf(request);
   if (hasRole(principal, 'operator')) return true;
-  return principal.userId !== null && task.userId === principal.userId;
+  if (principal.userId !== null && task.userId === principal.userId) return true;
+  return principal.apiKeyId !== null && task.apiKeyId === principal.apiKeyId;
 }
 
-export const taskRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
-  const visibleTask = async (request: FastifyRequest, id: string): Promise<TaskRow> => {
+export const taskRoutes: FastifyPluginAsyncTypebox<{ ctx: AppServices }> = async (app, { ctx }) => {
+  const visibleTask = async (id: string): Promise<TaskRow> => {
     const task = await ctx.tasks.get(id);
-    // Someone else's task is as good as absent: no hint that the id exists.
-    if (!task || !canSee(request, task)) throw notFound(`No task ${id}`);
+    if (!task) throw notFound(`No task ${id}`);
     return task;
   };
 
   app.get(
-    '/',
+    '',
     {
       schema: {
         tags: ['tasks'],
-        summary: 'List tasks, newest first (viewers see only their own)',
+        summary: "List the farm's tasks, newest first, by user, state and type",
         querystring: Type.Object({
           ...PageQuery.properties,
           state: Type.Optional(TaskStateSchema),
@@ -40,16 +44,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async 
       },
     },
     async (request) => {
-      const { limit, offset, state, type } = request.query;
-      let userId = request.query.user_id;
-      const principal = principalOf(request);
-      if (!hasRole(principal, 'operator')) {
-        if (userId !== undefined && userId !== principal.userId) {
-          throw forbidden('Viewers can list only their own tasks');
-        }
-        if (!principal.userId) return { items: [], total: 0, limit, offset };
-        userId = principal.userId;
-      }
+      const { limit, offset, state, type, user_id: userId } = request.query;
       const { items, total } = await ctx.tasks.list({ state, type, userId, limit, offset });
       const now = new Date();
       return { items: items.map((t) => toPublicTask(t, now)), total, limit, offset };
@@ -61,12 +56,12 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async 
     {
       schema: {
         tags: ['tasks'],
-        summary: 'One task: state, progress, result or error, timings (owner, operator, admin)',
+        summary: 'One task: state, progress, result or error, timings',
         params: IdParams,
         response: { 200: PublicTaskSchema, ...errors(400, 401, 404) },
       },
     },
-    async (request) => toPublicTask(await visibleTask(request, request.params.id)),
+    async (request) => toPublicTask(await visibleTask(request.params.id)),
   );
 
   app.delete(
@@ -79,19 +74,22 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async 
           'A queued task is cancelled at once; a running one is told to stop and ends `cancelled` ' +
           'shortly (`cancel_requested` is true meanwhile). A finished task is a 409.',
         params: IdParams,
-        response: { 202: PublicTaskSchema, ...errors(400, 401, 404, 409) },
+        response: { 202: PublicTaskSchema, ...errors(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
       const { id } = request.params;
-      await visibleTask(request, id);
+      const task = await visibleTask(id);
+      if (!canCancel(request, task)) {
+        throw forbidden("Only the task's creator, an operator or an admin may cancel it");
+      }
       const principal = principalOf(request);
       const done = await ctx.tasks.cancel(id, { userId: principal.userId, name: principal.name });
       if (!done) throw notFound(`No task ${id}`);
       if (done.outcome === 'finished') {
         throw conflict(`Task ${id} has already finished (${done.task.state})`);
       }
-      return reply.code(202).send(toPublicTask(done.task));
+      return accepted(reply, id).send(toPublicTask(done.task));
     },
   );
 
@@ -118,7 +116,7 @@ export const taskRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async 
         userId: principalOf(request).userId,
         attempts: 1,
       });
-      return reply.code(202).send(toPublicTask(task));
+      return accepted(reply, task.id).send(toPublicTask(task));
     },
   );
 };

@@ -11,6 +11,7 @@ import {
 } from '../../infra/queue/types.ts';
 import type { Logger } from '../../logger.ts';
 import type { TaskRow } from './schema.ts';
+import { inSpan } from '../../observability/tracing.ts';
 
 /** What a handler gets besides its payload. */
 export interface TaskContext {
@@ -50,8 +51,8 @@ export interface CancelMessage {
 const ABORT_SUPERSEDED = 'superseded';
 
 export interface TaskRunnerOptions {
-  /** Waited for running tasks at stop() before they are aborted and returned to the queue. */
-  shutdownTimeoutMs?: number;
+  /** Waited for running tasks at stop() before they are aborted (AQUAML_WORKER_SHUTDOWN_TIMEOUT_MS). */
+  shutdownTimeoutMs: number;
   /** Minimum time between two progress writes of one run. */
   progressIntervalMs?: number;
   /** How often a running task checks cancel_requested when its handler reports no progress. */
@@ -86,9 +87,9 @@ export class TaskRunner {
     private readonly queue: JobQueue,
     private readonly bus: EventBus,
     private readonly logger: Logger,
-    options: TaskRunnerOptions = {},
+    options: TaskRunnerOptions,
   ) {
-    this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 20_000;
+    this.shutdownTimeoutMs = options.shutdownTimeoutMs;
     this.progressIntervalMs = options.progressIntervalMs ?? 500;
     this.cancelPollMs = options.cancelPollMs ?? 5_000;
   }
@@ -120,7 +121,16 @@ export class TaskRunner {
       if (m && typeof m.id === 'string') this.queue.abort(m.id);
     });
     const recovered = await this.recover();
-    await this.queue.start((job, signal) => this.handle(job, signal), options);
+    await this.queue.start(
+      (job, signal) =>
+        inSpan(
+          'queue.process',
+          { 'task.type': job.name, 'task.id': job.id },
+          () => this.handle(job, signal),
+          { root: true },
+        ),
+      options,
+    );
     this.logger.info(
       { concurrency: options.concurrency, queue: this.queue.kind, types: this.types(), recovered },
       'task runner started',

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { and, count, desc, eq, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import { taskFiles, tasks, type TaskState } from '../../db/schema.ts';
@@ -5,26 +6,31 @@ import type { EventBus } from '../../infra/bus/types.ts';
 import { DEFAULT_ATTEMPTS, type JobQueue } from '../../infra/queue/types.ts';
 import type { Logger } from '../../logger.ts';
 import { isUuid } from '../users/service.ts';
+import type { TaskInputFile, TaskInputs } from './inputs.ts';
 import { CANCEL_TOPIC, type CancelMessage, type TaskRunner } from './runner.ts';
 import type { TaskRow } from './schema.ts';
+import { inSpan } from '../../observability/tracing.ts';
 
 export interface NewTask {
   type: string;
   payload: Record<string, unknown>;
   /** The user the task belongs to (who may read and cancel it); null for system tasks. */
   userId: string | null;
+  /** The API key that asked for it (it may read and cancel it too). */
+  apiKeyId?: string | null;
   /** Runs allowed before the task fails (1..20; 3 by default). */
   attempts?: number;
   /** Lower runs first, as in BullMQ (0 = default). */
   priority?: number;
   /** Input files (images for batch inference), stored with the task before it is queued. */
-  files?: { filename: string; data: Buffer }[];
+  files?: TaskInputFile[];
 }
 
 export interface TaskFilter {
   state?: TaskState;
   type?: string;
   userId?: string;
+  apiKeyId?: string;
   limit: number;
   offset: number;
 }
@@ -61,35 +67,57 @@ export class TaskService {
     private readonly bus: EventBus,
     private readonly runner: TaskRunner,
     private readonly logger: Logger,
+    private readonly inputs: TaskInputs,
   ) {}
+
+  /** Where an upload may be written before its task exists (see TaskInputs.spoolDir). */
+  get spoolDir(): string {
+    return this.inputs.spoolDir;
+  }
 
   async create(input: NewTask): Promise<TaskRow> {
     if (!this.runner.has(input.type)) throw new UnknownTaskTypeError(input.type);
     const maxAttempts = Math.min(20, Math.max(1, Math.floor(input.attempts ?? DEFAULT_ATTEMPTS)));
-    // The task and its files are written together, so a worker never sees a task without its input.
-    const task = await this.db.transaction(async (tx) => {
-      const [row] = await tx
-        .insert(tasks)
-        .values({ type: input.type, payload: input.payload, userId: input.userId, maxAttempts })
-        .returning();
-      const files = input.files ?? [];
-      for (let i = 0; i < files.length; i += 50) {
-        await tx.insert(taskFiles).values(
-          files.slice(i, i + 50).map((f, j) => ({
-            taskId: row!.id,
-            position: i + j,
-            filename: f.filename,
-            data: f.data,
-          })),
-        );
-      }
-      return row!;
-    });
+    const id = randomUUID();
+    const files = input.files ?? [];
+    // The bytes first (files), then the task, its file rows and the bytes kept in the database
+    // in one transaction, so a worker never sees a task without its input.
+    if (files.length) await this.inputs.put(id, files);
+    let task: TaskRow;
     try {
-      await this.queue.add(task.type, task.id, {
-        attempts: maxAttempts,
-        priority: input.priority,
+      task = await this.db.transaction(async (tx) => {
+        const [row] = await tx
+          .insert(tasks)
+          .values({
+            id,
+            type: input.type,
+            payload: input.payload,
+            userId: input.userId,
+            apiKeyId: input.apiKeyId ?? null,
+            maxAttempts,
+          })
+          .returning();
+        // One INSERT per 200 rows, so a large batch is never one statement.
+        for (let i = 0; i < files.length; i += 200) {
+          await tx.insert(taskFiles).values(
+            files.slice(i, i + 200).map((f, j) => ({
+              taskId: id,
+              position: i + j,
+              filename: f.filename,
+            })),
+          );
+        }
+        await this.inputs.complete(tx, id, files);
+        return row!;
       });
+    } catch (err) {
+      await this.inputs.remove([id]).catch(() => {});
+      throw err;
+    }
+    try {
+      await inSpan('queue.enqueue', { 'task.type': task.type, 'task.id': task.id }, () =>
+        this.queue.add(task.type, task.id, { attempts: maxAttempts, priority: input.priority }),
+      );
     } catch (err) {
       // Without its job the task would wait for the next worker start; say so at once instead.
       await this.db
@@ -119,6 +147,7 @@ export class TaskService {
     if (filter.state) where.push(eq(tasks.state, filter.state));
     if (filter.type) where.push(eq(tasks.type, filter.type));
     if (filter.userId) where.push(eq(tasks.userId, filter.userId));
+    if (filter.apiKeyId) where.push(eq(tasks.apiKeyId, filter.apiKeyId));
     const cond = where.length ? and(...where) : undefined;
     const [items, [{ total }]] = await Promise.all([
       this.db

@@ -5,11 +5,11 @@ import type { TrainOptions, TrainProgress, TrainResult } from '../../ml/train/tr
 export type TrainJobOptions = Omit<TrainOptions, 'backbones' | 'onProgress' | 'storeDir'>;
 
 export type MlJob =
-  | { op: 'train'; storeDir: string; threads: number; options: TrainJobOptions }
+  | { op: 'train'; storeDir: string; threads: number | undefined; options: TrainJobOptions }
   | {
       op: 'evaluate';
       storeDir: string;
-      threads: number;
+      threads: number | undefined;
       modelDir: string;
       dataDir: string;
       oodDir?: string;
@@ -63,7 +63,7 @@ function runMlJob<T>(
 
 export function trainInThread(
   storeDir: string,
-  threads: number,
+  threads: number | undefined,
   options: TrainJobOptions,
   onProgress: (p: { phase: string; done?: number; total?: number; message?: string }) => void,
   signal?: AbortSignal,
@@ -73,7 +73,7 @@ export function trainInThread(
 
 export function evaluateInThread(
   storeDir: string,
-  threads: number,
+  threads: number | undefined,
   modelDir: string,
   dataDir: string,
   oodDir: string | undefined,

@@ -1,51 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppContext } from '../../context.ts';
-import { badRequest } from '../../http/errors.ts';
-import { principalOf } from '../../http/plugins/auth.ts';
+import { MODEL_NAME_PATTERN } from '../../ml/artifact/model-name.ts';
+import type { AppServices } from '../app-services.ts';
 import { errors } from '../../http/schemas.ts';
-import { registryToHttp } from '../models/routes.ts';
-import { DataSourceError, resolveSource } from './sources.ts';
+import { registryToHttp } from '../models/errors.ts';
+import { ModelNameParams } from '../models/schema.ts';
+import { feedbackForRetraining } from './feedback.ts';
+import { acceptTask, checkFolder } from './requests.ts';
+import { Accepted, FeedbackSummarySchema } from './schema.ts';
 import { EVALUATE_TASK, RETRAIN_TASK, TRAIN_TASK } from './tasks.ts';
 
-const Accepted = Type.Object({
-  task_id: Type.String({ format: 'uuid' }),
-  type: Type.String(),
-  state: Type.String(),
-  status_url: Type.String(),
-});
-const NameParams = Type.Object({ name: Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' }) });
 const Folder = (description: string) => Type.String({ minLength: 1, maxLength: 1000, description });
 
-export const trainingRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (
+export const trainingRoutes: FastifyPluginAsyncTypebox<{ ctx: AppServices }> = async (
   app,
   { ctx },
 ) => {
   const roots = ctx.config.trainingDataRoots;
-
-  /** Checks a folder now, so a typo is a 400 here and not a failed task later. */
-  async function checkFolder(value: string | undefined, field: string): Promise<void> {
-    if (value === undefined) return;
-    await resolveSource(value, roots).catch((err) => {
-      if (err instanceof DataSourceError) throw badRequest(err.message, `body.${field}`);
-      throw err;
-    });
-  }
-
-  async function accept(
-    request: Parameters<typeof principalOf>[0],
-    type: string,
-    payload: Record<string, unknown>,
-  ) {
-    const task = await ctx.tasks.create({
-      type,
-      payload: { ...payload, user_id: principalOf(request).userId },
-      userId: principalOf(request).userId,
-      // Training is long and deterministic: one retry covers a worker lost mid-run.
-      attempts: 2,
-    });
-    return { task_id: task.id, type, state: task.state, status_url: `/api/v1/tasks/${task.id}` };
-  }
 
   app.post(
     '/train',
@@ -54,7 +25,8 @@ export const trainingRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = as
       schema: {
         tags: ['training'],
         summary: 'Train a model on image folders on the server and register it (a background task)',
-        description: `Folders are relative to (or inside) the training data roots: ${roots.join(', ')}.`,
+        description:
+          'Folders are named relative to the training data roots (AQUAML_TRAINING_DATA_ROOTS), e.g. fish-species/train; each holds one folder per class with its images.',
         body: Type.Object(
           {
             task: Type.Union([Type.Literal('species'), Type.Literal('health')]),
@@ -62,7 +34,7 @@ export const trainingRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = as
             val_dir: Type.Optional(
               Folder('validation images (default: a grouped 20 % of data_dir)'),
             ),
-            name: Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' }),
+            name: Type.String({ pattern: MODEL_NAME_PATTERN }),
             backbone: Type.Optional(Type.String({ maxLength: 40 })),
             taps: Type.Optional(
               Type.Array(Type.String({ maxLength: 40 }), { minItems: 1, maxItems: 10 }),
@@ -79,10 +51,10 @@ export const trainingRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = as
       },
     },
     async (request, reply) => {
-      await checkFolder(request.body.data_dir, 'data_dir');
-      await checkFolder(request.body.val_dir, 'val_dir');
+      await checkFolder(roots, request.body.data_dir, 'data_dir', 2);
+      await checkFolder(roots, request.body.val_dir, 'val_dir', 1);
       await ctx.registry.nextVersion(request.body.name).catch(registryToHttp);
-      return reply.code(202).send(await accept(request, TRAIN_TASK, request.body));
+      return acceptTask(ctx, request, reply, TRAIN_TASK, request.body);
     },
   );
 
@@ -94,7 +66,7 @@ export const trainingRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = as
         tags: ['training'],
         summary:
           'Retrain on the original data plus operator feedback, evaluate, register as challenger',
-        params: NameParams,
+        params: ModelNameParams,
         body: Type.Object(
           {
             base: Type.Optional(
@@ -109,21 +81,42 @@ export const trainingRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = as
             val_dir: Type.Optional(
               Folder('validation data (default: what the base model recorded)'),
             ),
+            include_viewer_feedback: Type.Optional(
+              Type.Boolean({
+                description:
+                  "Also learn from viewers' labels (default false: operators' and admins' only)",
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
-        response: { 202: Accepted, ...errors(400, 401, 403, 404) },
+        response: {
+          202: Type.Intersect([Accepted, Type.Object({ feedback: FeedbackSummarySchema })]),
+          ...errors(400, 401, 403, 404),
+        },
       },
     },
     async (request, reply) => {
-      await ctx.registry
+      const base = await ctx.registry
         .resolve({ name: request.params.name, selector: request.body.base ?? 'champion' })
         .catch(registryToHttp);
-      await checkFolder(request.body.data_dir, 'data_dir');
-      await checkFolder(request.body.val_dir, 'val_dir');
-      return reply
-        .code(202)
-        .send(await accept(request, RETRAIN_TASK, { name: request.params.name, ...request.body }));
+      await checkFolder(roots, request.body.data_dir, 'data_dir', 2);
+      await checkFolder(roots, request.body.val_dir, 'val_dir', 1);
+      // What the task will learn from, as of now: the task's result repeats it when it runs.
+      const { summary } = await feedbackForRetraining(
+        ctx.db,
+        base.name,
+        (base.manifest.labels as string[] | undefined) ?? [],
+        request.body.include_viewer_feedback === true,
+      );
+      return acceptTask(
+        ctx,
+        request,
+        reply,
+        RETRAIN_TASK,
+        { name: request.params.name, ...request.body },
+        { feedback: summary },
+      );
     },
   );
 
@@ -134,7 +127,7 @@ export const trainingRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = as
       schema: {
         tags: ['training'],
         summary: 'Evaluate a version on a labelled image folder (a background task)',
-        params: NameParams,
+        params: ModelNameParams,
         body: Type.Object(
           {
             version: Type.Optional(
@@ -151,15 +144,13 @@ export const trainingRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = as
     async (request, reply) => {
       const ref = `${request.params.name}@${request.body.version ?? 'champion'}`;
       await ctx.registry.resolve(ref).catch(registryToHttp);
-      await checkFolder(request.body.data_dir, 'data_dir');
-      await checkFolder(request.body.ood_dir, 'ood_dir');
-      return reply.code(202).send(
-        await accept(request, EVALUATE_TASK, {
-          model: ref,
-          data_dir: request.body.data_dir,
-          ood_dir: request.body.ood_dir,
-        }),
-      );
+      await checkFolder(roots, request.body.data_dir, 'data_dir', 1);
+      await checkFolder(roots, request.body.ood_dir, 'ood_dir', 0);
+      return acceptTask(ctx, request, reply, EVALUATE_TASK, {
+        model: ref,
+        data_dir: request.body.data_dir,
+        ood_dir: request.body.ood_dir,
+      });
     },
   );
 };

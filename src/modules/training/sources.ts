@@ -33,7 +33,8 @@ export async function resolveSource(value: string, roots: string[]): Promise<str
     if (!roots.some((r) => inside(c, r))) continue;
     if ((await stat(c).catch(() => undefined))?.isDirectory()) return resolve(c);
   }
+  // The roots are server paths: the message names the folder as the client gave it, never them.
   throw new DataSourceError(
-    `no data folder "${value}" under the training data roots (${roots.join(', ')}); set AQUAML_TRAINING_DATA_ROOTS to allow more`,
+    `no data folder "${value}" under the training data roots; name it relative to a root (e.g. fish-species/train), or set AQUAML_TRAINING_DATA_ROOTS to allow more`,
   );
 }

@@ -1,15 +1,16 @@
+import type { BackbonePrecision } from '../../ml/backbone/quantize.ts';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { and, desc, eq, isNotNull } from 'drizzle-orm';
 import type { AppConfig } from '../../config.ts';
 import type { Database } from '../../db/client.ts';
-import { predictions } from '../../db/schema.ts';
-import type { ImageArchive } from '../../infra/images/archive.ts';
+import type { KeptImages } from '../../infra/images/kept-images.ts';
 import type { ModelStore } from '../../infra/store/types.ts';
 import type { Manifest } from '../../ml/artifact/manifest.ts';
+import { checkImageFolderLayout, DatasetLayoutError } from '../../ml/data/dataset.ts';
 import { readManifest, writeManifest } from '../models/manifest.ts';
 import { type Alias, type ModelRegistry, RegistryError } from '../models/registry.ts';
 import { PermanentTaskError, type TaskContext, type TaskHandler } from '../tasks/runner.ts';
+import { feedbackForRetraining } from './feedback.ts';
 import { evaluateInThread, trainInThread, type TrainOutcome } from './ml-job.ts';
 import { DataSourceError, describeSource, resolveSource } from './sources.ts';
 
@@ -22,7 +23,7 @@ export interface TrainingDeps {
   db: Database;
   registry: ModelRegistry;
   store: ModelStore;
-  images: () => ImageArchive | undefined;
+  images: () => KeptImages | undefined;
 }
 
 export interface TrainPayload {
@@ -43,6 +44,8 @@ export interface RetrainPayload {
   base?: string;
   data_dir?: string;
   val_dir?: string;
+  /** Also learn from viewers' labels (off: operators' and admins' only). */
+  include_viewer_feedback?: boolean;
   user_id?: string | null;
 }
 
@@ -57,7 +60,11 @@ async function permanent<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (err) {
-    if (err instanceof DataSourceError || err instanceof RegistryError)
+    if (
+      err instanceof DataSourceError ||
+      err instanceof RegistryError ||
+      err instanceof DatasetLayoutError
+    )
       throw new PermanentTaskError(err.message);
     throw err;
   }
@@ -106,6 +113,8 @@ async function trainAndRegister(
     taps?: string[];
     seed?: number;
     flipTta?: boolean;
+    /** A retrained model keeps its backbone precision. */
+    precision?: BackbonePrecision;
     alias?: Alias;
     source: 'trained' | 'retrained';
     recordedData: { train: string; val?: string };
@@ -129,6 +138,7 @@ async function trainAndRegister(
         taps: options.taps,
         seed: options.seed,
         flipTta: options.flipTta,
+        precision: options.precision,
         outDir: join(staging, 'artefact'),
         cacheDir: join(config.dataDir, 'cache', 'embeddings'),
       },
@@ -160,6 +170,8 @@ export function trainHandler(deps: TrainingDeps): TaskHandler<TrainPayload> {
     const roots = deps.config.trainingDataRoots;
     const dataDir = await permanent(resolveSource(p.data_dir, roots));
     const valDir = p.val_dir ? await permanent(resolveSource(p.val_dir, roots)) : undefined;
+    await permanent(checkImageFolderLayout(dataDir, p.data_dir, 2));
+    if (valDir && p.val_dir) await permanent(checkImageFolderLayout(valDir, p.val_dir, 1));
     const { outcome, version, aliases } = await trainAndRegister(deps, ctx, {
       task: p.task,
       dataDir,
@@ -212,22 +224,19 @@ export function retrainHandler(deps: TrainingDeps): TaskHandler<RetrainPayload> 
     const val = p.val_dir ?? recorded.val;
     const valDir = val ? await permanent(resolveSource(val, roots)) : undefined;
 
-    // The latest feedback label per image, for labels the model knows.
-    const labels = new Set(manifest.labels);
-    const rows = await db
-      .select({ sha: predictions.imageSha256, label: predictions.feedbackLabel })
-      .from(predictions)
-      .where(and(eq(predictions.modelName, base.name), isNotNull(predictions.feedbackLabel)))
-      .orderBy(desc(predictions.feedbackAt));
-    const feedback = new Map<string, string>();
-    for (const r of rows)
-      if (r.label && labels.has(r.label) && !feedback.has(r.sha)) feedback.set(r.sha, r.label);
+    // The latest trusted feedback label per image: the model's labels, and new classes.
+    const { labels: feedback, summary } = await feedbackForRetraining(
+      db,
+      base.name,
+      manifest.labels,
+      p.include_viewer_feedback === true,
+    );
 
     const merged = await mkdtemp(join(config.dataDir, '.retrain-data-'));
     try {
       let used = 0;
       let missing = 0;
-      for (const label of manifest.labels) {
+      for (const label of [...manifest.labels, ...Object.keys(summary.new_classes)]) {
         await mkdir(join(merged, label), { recursive: true });
         const files = await readdir(join(dataDir, label)).catch(() => [] as string[]);
         for (const f of files) await symlink(join(dataDir, label, f), join(merged, label, f));
@@ -245,7 +254,7 @@ export function retrainHandler(deps: TrainingDeps): TaskHandler<RetrainPayload> 
       }
       if (!used) {
         throw new PermanentTaskError(
-          `no feedback images to add for ${base.name} (${feedback.size} labelled predictions, ${missing} without a kept image)`,
+          `no feedback images to add for ${base.name} (${feedback.size} labelled predictions from trusted roles, ${missing} without a kept image, ${summary.untrusted_ignored} labels from untrusted roles ignored)`,
         );
       }
       const { outcome, version, aliases } = await trainAndRegister(deps, ctx, {
@@ -257,6 +266,7 @@ export function retrainHandler(deps: TrainingDeps): TaskHandler<RetrainPayload> 
         taps: manifest.backbone.taps,
         seed: manifest.training.seed,
         flipTta: manifest.options?.flip_tta,
+        precision: manifest.backbone.precision,
         alias: 'challenger',
         source: 'retrained',
         recordedData: {
@@ -269,7 +279,7 @@ export function retrainHandler(deps: TrainingDeps): TaskHandler<RetrainPayload> 
         model: { name: base.name, version, aliases },
         base: { version: base.version, metrics: manifest.metrics?.val ?? null },
         metrics: outcome.manifest.metrics.val,
-        feedback: { labelled: feedback.size, used, missing_images: missing },
+        feedback: { ...summary, labelled: feedback.size, used, missing_images: missing },
       };
     } finally {
       await rm(merged, { recursive: true, force: true });

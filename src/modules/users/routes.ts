@@ -1,17 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppContext } from '../../context.ts';
+import type { AppServices } from '../app-services.ts';
 import { conflict, notFound } from '../../http/errors.ts';
-import { principalOf } from '../../http/plugins/auth.ts';
+import { principalOf } from '../auth/plugin.ts';
 import { errors, IdParams, page, PageQuery } from '../../http/schemas.ts';
 import { actorOf } from '../auth/actor.ts';
 import { userInputToHttp } from '../auth/routes.ts';
 import { accountFields, PublicUserSchema, RoleSchema } from './schema.ts';
 import { toPublicUser } from './service.ts';
 
-export const userRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
+export const userRoutes: FastifyPluginAsyncTypebox<{ ctx: AppServices }> = async (app, { ctx }) => {
   app.get(
-    '/',
+    '',
     {
       config: { auth: 'admin' },
       schema: {
@@ -29,7 +29,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async 
   );
 
   app.post(
-    '/',
+    '',
     {
       config: { auth: 'admin' },
       schema: {

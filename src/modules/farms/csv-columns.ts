@@ -1,0 +1,50 @@
+import type { UnitLogRow } from './access.ts';
+import type { UnitKpis } from './kpis.ts';
+
+/** The columns of the CSV exports: a header and how each row fills it. */
+export const KPI_COLUMNS: [string, (k: UnitKpis & { scope: string }) => unknown][] = [
+  ['scope', (k) => k.scope],
+  ['unit_id', (k) => k.unit_id],
+  ['unit_name', (k) => k.unit_name],
+  ['from', (k) => k.from],
+  ['to', (k) => k.to],
+  ['fish_start', (k) => k.fish.start],
+  ['fish_stocked', (k) => k.fish.stocked],
+  ['fish_dead', (k) => k.fish.dead],
+  ['fish_harvested', (k) => k.fish.harvested],
+  ['fish_end', (k) => k.fish.end],
+  ['mortality_rate', (k) => k.mortality_rate],
+  ['survival_rate', (k) => k.survival_rate],
+  ['mean_weight_g_start', (k) => k.mean_weight_g.start],
+  ['mean_weight_g_end', (k) => k.mean_weight_g.end],
+  ['biomass_kg_start', (k) => k.biomass_kg.start],
+  ['biomass_kg_end', (k) => k.biomass_kg.end],
+  ['biomass_kg_stocked', (k) => k.biomass_kg.stocked],
+  ['biomass_kg_harvested', (k) => k.biomass_kg.harvested],
+  ['biomass_kg_gain', (k) => k.biomass_kg.gain],
+  ['feed_kg', (k) => k.feed_kg],
+  ['fcr', (k) => k.fcr],
+  ['sgr_percent_per_day', (k) => k.sgr_percent_per_day],
+  ['water_quality_compliance', (k) => k.water_quality.compliance],
+  ['water_quality_minutes_measured', (k) => k.water_quality.minutes_measured],
+];
+
+export const LOG_COLUMNS: [string, (l: UnitLogRow) => unknown][] = [
+  ['id', (l) => l.id],
+  ['farm_id', (l) => l.farmId],
+  ['unit_id', (l) => l.unitId],
+  ['kind', (l) => l.kind],
+  ['occurred_at', (l) => l.occurredAt],
+  ['count', (l) => l.count],
+  ['mean_weight_g', (l) => l.meanWeightG],
+  ['feed_kg', (l) => l.feedKg],
+  ['feed_type', (l) => l.feedType],
+  ['cause', (l) => l.cause],
+  ['product', (l) => l.product],
+  ['dose', (l) => l.dose],
+  ['note', (l) => l.note],
+  ['created_by', (l) => l.createdBy],
+  ['created_at', (l) => l.createdAt],
+  ['updated_by', (l) => l.updatedBy],
+  ['updated_at', (l) => l.updatedAt],
+];
