@@ -10,7 +10,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const dataDir = mkdtempSync(join(tmpdir(), 'aquaml-bench-'));
 const env = {
   AQUAML_DATA_DIR: dataDir,
-  RATE_LIMIT_MAX: '10000000',
+  AQUAML_RATE_LIMIT_MAX: '10000000',
   AQUAML_ADMIN_USERNAME: 'benchadmin',
   AQUAML_ADMIN_EMAIL: 'bench@example.org',
   AQUAML_ADMIN_PASSWORD: 'Tilapia-Pond-4821',

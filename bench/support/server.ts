@@ -25,12 +25,14 @@ export interface RunningServer {
   rssMb(): number;
   /** CPU time (ms) the server has used so far, by thread: main, libvips workers, all others. */
   cpuMs(): { main: number; libvips: number; other: number };
+  /** CPU time (ms) of every thread of the server, by thread id. */
+  threadCpuMs(): Map<number, { name: string; ms: number }>;
 }
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-function threadCpuMs(pid: number): { main: number; libvips: number; other: number } {
-  const out = { main: 0, libvips: 0, other: 0 };
+function perThreadCpuMs(pid: number): Map<number, { name: string; ms: number }> {
+  const out = new Map<number, { name: string; ms: number }>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     let stat: string;
     try {
@@ -40,8 +42,15 @@ function threadCpuMs(pid: number): { main: number; libvips: number; other: numbe
     }
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-    if (Number(tid) === pid) out.main += ms;
+    out.set(Number(tid), { name, ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS });
+  }
+  return out;
+}
+
+function threadCpuMs(pid: number): { main: number; libvips: number; other: number } {
+  const out = { main: 0, libvips: 0, other: 0 };
+  for (const [tid, { name, ms }] of perThreadCpuMs(pid)) {
+    if (tid === pid) out.main += ms;
     else if (name.startsWith('libvips')) out.libvips += ms;
     else out.other += ms;
   }
@@ -91,6 +100,9 @@ export async function startServer(
     },
     cpuMs() {
       return threadCpuMs(child.pid!);
+    },
+    threadCpuMs() {
+      return perThreadCpuMs(child.pid!);
     },
     stop() {
       return new Promise((resolve) => {
