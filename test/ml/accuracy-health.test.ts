@@ -6,14 +6,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { trainModel } from '../../src/ml/train/train-model.ts';
-import { DATASETS_DIR, hasDataset } from './helpers.ts';
+import { accuracySkip, DATASETS_DIR } from './helpers.ts';
 
 test(
   'health model trained on fish-health reaches top-1 >= 0.80 on val',
   { timeout: 900_000 },
   async (t) => {
-    if (!hasDataset('fish-health'))
-      return t.skip(`no fish-health data under ${DATASETS_DIR} (set AQUAML_DATASETS_DIR)`);
+    const skip = accuracySkip('fish-health');
+    if (skip) return t.skip(skip);
     const out = await mkdtemp(join(tmpdir(), 'aquaml-health-'));
     try {
       const r = await trainModel({

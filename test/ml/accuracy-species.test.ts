@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { BackbonePool } from '../../src/ml/backbone/session.ts';
 import { loadModel } from '../../src/ml/classifier.ts';
 import { evaluateModel, formatEvaluation } from '../../src/ml/evaluate/evaluate-model.ts';
-import { DATASETS_DIR, hasDataset } from './helpers.ts';
+import { accuracySkip, DATASETS_DIR } from './helpers.ts';
 
 const MODEL = resolve('models/species/1');
 const NONFISH = resolve('data/nonfish');
@@ -28,8 +28,8 @@ test(
   'shipped species model meets the accuracy, calibration and open-set bars',
   { timeout: 900_000 },
   async (t) => {
-    if (!hasDataset('fish-species'))
-      return t.skip(`no fish-species data under ${DATASETS_DIR} (set AQUAML_DATASETS_DIR)`);
+    const skip = accuracySkip('fish-species');
+    if (skip) return t.skip(skip);
     const pool = new BackbonePool(resolve('data/store'));
     try {
       const clf = await loadModel(MODEL, pool);

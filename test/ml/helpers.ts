@@ -9,6 +9,19 @@ export const TEST_STORE = join(tmpdir(), 'aquaml-test-store');
 export const DATASETS_DIR = resolve(process.env.AQUAML_DATASETS_DIR ?? '../shared/data');
 export const hasDataset = (name: string): boolean => existsSync(join(DATASETS_DIR, name, 'train'));
 
+/**
+ * Why an accuracy suite does not run here, or false. They train and score models on the data
+ * sets and use no service: .ci/run measures them in its embedded pass, not again in the pass
+ * against PostgreSQL, Redis and MQTT (where DATABASE_URL is set).
+ */
+export function accuracySkip(dataset: string): string | false {
+  if (!hasDataset(dataset))
+    return `no ${dataset} data under ${DATASETS_DIR} (set AQUAML_DATASETS_DIR)`;
+  if (process.env.DATABASE_URL)
+    return 'measured in the embedded pass: it uses no service (unset DATABASE_URL to run it)';
+  return false;
+}
+
 /** A small synthetic photo-like image: gradients plus a few coloured ellipses. */
 export async function syntheticImage(seed: number, w = 200, h = 140): Promise<Buffer> {
   const raw = Buffer.alloc(w * h * 3);

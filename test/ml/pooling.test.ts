@@ -8,7 +8,7 @@ import { parseTap, tapChannels } from '../../src/ml/backbone/specs.ts';
 import { openSetFeatures, openSetSpace } from '../../src/ml/openset.ts';
 import { trainSoftmaxGemm } from '../../src/ml/train/softmax-gemm.ts';
 import { trainSoftmax } from '../../src/ml/train/softmax-regression.ts';
-import { rng } from '../../src/ml/train/rng.ts';
+import { rng } from '../../src/ml/rng.ts';
 import { TEST_STORE } from './helpers.ts';
 
 /** Reference pooling of sample i of an NCHW map [n, c, h, h]. */

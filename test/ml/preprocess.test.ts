@@ -1,8 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { ImageInputError, preprocess } from '../../src/ml/preprocess.ts';
+import { ImageInputError, inspectImage, preprocess } from '../../src/ml/preprocess.ts';
 import { syntheticImage } from './helpers.ts';
 
 const spec = { size: 32, fit: 'stretch', kernel: 'lanczos3', scale: '0..1' } as const;
@@ -57,6 +61,33 @@ test('valid JPEG, PNG and WebP give NHWC float32 in [0, 1]', async () => {
     assert.equal(x.length, 32 * 32 * 3);
     assert.ok(x.every((v) => v >= 0 && v <= 1));
     assert.ok(x.some((v) => v > 0.1));
+  }
+});
+
+test('AVIF and TIFF, read through their header check, decode too; inspectImage accepts them', async () => {
+  const png = await syntheticImage(3);
+  for (const buf of [await sharp(png).avif().toBuffer(), await sharp(png).tiff().toBuffer()]) {
+    await inspectImage(buf);
+    const x = await preprocess(buf, spec);
+    assert.equal(x.length, 32 * 32 * 3);
+  }
+});
+
+test('inspectImage reads a file only as far as its header: random bytes → unsupported_format', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aquaml-inspect-'));
+  try {
+    const path = join(dir, 'noise.jpg');
+    writeFileSync(path, randomBytes(4 * 1024 * 1024));
+    await assert.rejects(inspectImage({ path, bytes: 4 * 1024 * 1024 }), (e: unknown) => {
+      assert.ok(e instanceof ImageInputError && e.code === 'unsupported_format');
+      return true;
+    });
+    const png = join(dir, 'fish.png');
+    const bytes = await syntheticImage(3);
+    writeFileSync(png, bytes);
+    await inspectImage({ path: png, bytes: bytes.length });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

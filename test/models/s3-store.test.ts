@@ -18,7 +18,7 @@ import S3rver from 's3rver';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { S3ModelStore, type S3ModelStoreOptions } from '../../src/infra/store/s3.ts';
 import { exportModel } from '../../src/modules/models/transfer.ts';
-import { startTestApp, unique } from '../support/app.ts';
+import { MONITORING_HEADERS, startTestApp, unique } from '../support/app.ts';
 
 const BUCKET = 'bucket';
 const KEY = 'S3RVER'; // s3rver's built-in access key id and secret
@@ -316,12 +316,12 @@ describe('S3 model store configuration', () => {
       refused({ AQUAML_MODEL_STORE_URL: url }, 'AQUAML_MODEL_STORE_URL');
     }
     const url = { AQUAML_MODEL_STORE_URL: 's3://bucket/models' };
-    refused({ ...url, S3_ENDPOINT: 'minio:9000' }, 'S3_ENDPOINT');
-    refused({ ...url, S3_ENDPOINT: 'ftp://minio' }, 'S3_ENDPOINT');
-    refused({ ...url, S3_REGION: 'us east' }, 'S3_REGION');
-    refused({ ...url, S3_ACCESS_KEY_ID: 'id' }, 'S3_SECRET_ACCESS_KEY');
-    refused({ ...url, S3_SECRET_ACCESS_KEY: 'secret' }, 'S3_ACCESS_KEY_ID');
-    refused({ ...url, S3_FORCE_PATH_STYLE: 'maybe' }, 'S3_FORCE_PATH_STYLE');
+    refused({ ...url, AQUAML_S3_ENDPOINT: 'minio:9000' }, 'AQUAML_S3_ENDPOINT');
+    refused({ ...url, AQUAML_S3_ENDPOINT: 'ftp://minio' }, 'AQUAML_S3_ENDPOINT');
+    refused({ ...url, AQUAML_S3_REGION: 'us east' }, 'AQUAML_S3_REGION');
+    refused({ ...url, AQUAML_S3_ACCESS_KEY_ID: 'id' }, 'AQUAML_S3_SECRET_ACCESS_KEY');
+    refused({ ...url, AQUAML_S3_SECRET_ACCESS_KEY: 'secret' }, 'AQUAML_S3_ACCESS_KEY_ID');
+    refused({ ...url, AQUAML_S3_FORCE_PATH_STYLE: 'maybe' }, 'AQUAML_S3_FORCE_PATH_STYLE');
     // The secret never appears in an error.
     assert.throws(
       () => load({ AQUAML_MODEL_STORE_URL: 's3://id:secret-value@bucket/x' }),
@@ -368,7 +368,7 @@ describe('the registry on the S3 store', () => {
       await exportModel(t.ctx.store, v2, exported);
       assert.ok(readFileSync(exported).length > 1000);
 
-      const health = await t.app.inject('/health/detailed');
+      const health = await t.app.inject({ url: '/health/detailed', headers: MONITORING_HEADERS });
       const store = health.json().components.model_store;
       assert.equal(store.status, 'ok', JSON.stringify(store));
       assert.deepEqual(store.details, { kind: 's3' });

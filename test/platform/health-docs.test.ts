@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { MONITORING_HEADERS, startTestApp, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
 before(async () => {
@@ -23,7 +23,7 @@ test('/ready is ready after migrations ran', async () => {
 });
 
 test('/health/detailed lists each dependency with status and latency', async () => {
-  const res = await t.app.inject('/health/detailed');
+  const res = await t.app.inject({ url: '/health/detailed', headers: MONITORING_HEADERS });
   assert.equal(res.statusCode, 200, res.body);
   const body = res.json();
   assert.equal(body.status, 'ok');
@@ -52,7 +52,8 @@ test('/docs/json documents every route with request and response schemas', async
     '/api/v1/auth/register',
     '/api/v1/auth/login',
     '/api/v1/auth/me',
-    '/api/v1/users/',
+    '/api/v1/users',
+    '/api/v1/audit',
     '/health',
   ]) {
     assert.ok(paths.includes(p), `missing ${p}`);

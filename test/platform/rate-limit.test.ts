@@ -4,11 +4,13 @@ import { signedInUser, startTestApp, type TestApp } from '../support/app.ts';
 
 let t: TestApp;
 before(async () => {
-  t = await startTestApp({ overrides: { RATE_LIMIT_MAX: '3', RATE_LIMIT_API_KEY_MAX: '5' } });
+  t = await startTestApp({
+    overrides: { AQUAML_RATE_LIMIT_MAX: '3', AQUAML_RATE_LIMIT_API_KEY_MAX: '5' },
+  });
 });
 after(() => t.close());
 
-test('each user gets RATE_LIMIT_MAX requests per window, then 429 with Retry-After', async () => {
+test('each user gets AQUAML_RATE_LIMIT_MAX requests per window, then 429 with Retry-After', async () => {
   const a = await signedInUser(t, 'viewer');
   const b = await signedInUser(t, 'viewer');
   for (let i = 0; i < 3; i++) {

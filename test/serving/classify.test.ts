@@ -93,7 +93,7 @@ describe('classify', { skip: shippedModelSkip }, () => {
     assert.equal(body.status, 'unknown');
     assert.equal(body.species, null);
     assert.ok(body.top_k.length >= 1 && body.label);
-    assert.equal(body.unknown_reason, 'out_of_distribution');
+    assert.equal(body.unknown_reason, 'not_a_fish');
   });
 
   test('the same image again is answered from the cache', async () => {

@@ -2,10 +2,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { signedInUser, startTestApp, type TestApp, type TestUser } from '../support/app.ts';
 import { noisePng, solidJpeg } from '../support/images.ts';
+import { suite } from '../support/suite.ts';
 
 const MODEL = 'species';
 /** A small upload limit, so the body limit of the infer route can be tested cheaply. */
@@ -71,7 +72,7 @@ function binaryRequest(images: Buffer[], extra: Record<string, unknown> = {}) {
   return { payload: Buffer.concat([header, raw]), headerLength: header.length };
 }
 
-describe('KServe Open Inference Protocol v2', { skip }, () => {
+suite('KServe Open Inference Protocol v2', { skip }, () => {
   let t: TestApp;
   let viewer: TestUser;
   let champion: number;
@@ -115,7 +116,7 @@ describe('KServe Open Inference Protocol v2', { skip }, () => {
     assert.deepEqual(ready.json(), { ready: true });
 
     // Not ready while /ready is not (e.g. models still loading): 503 naming the condition.
-    const done = t.ctx.health.waitFor('models-reloading');
+    const done = t.ctx.probes.waitFor('models-reloading');
     try {
       const waiting = await get('/v2/health/ready', {});
       assert.equal(waiting.statusCode, 503);
@@ -219,8 +220,10 @@ describe('KServe Open Inference Protocol v2', { skip }, () => {
     assert.equal(topK[0].label, label);
     assert.equal(output(body, 'model_version').data[0], champion);
 
-    await t.ctx.serving.writer.flush();
-    const stored = await t.ctx.serving.queries.get(output(body, 'prediction_id').data[0] as string);
+    await t.ctx.predictions.writer.flush();
+    const stored = await t.ctx.predictions.queries.get(
+      output(body, 'prediction_id').data[0] as string,
+    );
     assert.ok(stored, 'the prediction is stored');
     assert.equal(stored.source, 'v2');
     assert.equal(stored.label, label);

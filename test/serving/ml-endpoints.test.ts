@@ -1,6 +1,6 @@
 // /api/v1/ml: sync, async (task) and batch prediction, and the model listings.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { zipSync } from 'fflate';
 import * as tar from 'tar';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { signedInUser, startTestApp, type TestApp, type TestUser } from '../support/app.ts';
 import { imageForm, multipart, noisePng, solidJpeg } from '../support/images.ts';
 import { shippedModelSkip } from '../support/models.ts';
+import { suite } from '../support/suite.ts';
 
 let t: TestApp;
 let user: TestUser;
@@ -42,7 +43,7 @@ async function waitForTask(id: string, timeoutMs = 30_000) {
   }
 }
 
-describe('/ml endpoints', { skip: shippedModelSkip }, () => {
+suite('/ml endpoints', { skip: shippedModelSkip }, () => {
   test('sync predict answers like classify', async () => {
     const res = await post('/api/v1/ml/predict?top_k=2', imageForm(await noisePng(70, 50, 1)));
     assert.equal(res.statusCode, 200, res.body);
@@ -55,18 +56,19 @@ describe('/ml endpoints', { skip: shippedModelSkip }, () => {
       imageForm(await solidJpeg(30, 90, 140), { unit_id: 'tank-9' }),
     );
     assert.equal(res.statusCode, 202, res.body);
-    const { task_id, status_url } = res.json();
-    assert.equal(status_url, `/api/v1/tasks/${task_id}`);
+    const { task_id, task_url } = res.json();
+    assert.equal(task_url, `/api/v1/tasks/${task_id}`);
+    assert.equal(res.headers.location, task_url);
     const { task } = await waitForTask(task_id);
     assert.equal(task.state, 'succeeded', JSON.stringify(task));
     assert.equal(task.progress, 1);
-    assert.equal(task.result.summary.total, 1);
-    const item = task.result.items[0];
+    // One image: the result is the synchronous answer itself.
+    const item = { result: task.result };
     assert.ok(item.result.label);
     assert.ok(task.timings.run_ms >= 0);
     // The prediction is stored once, under the task's own id scheme.
-    await t.ctx.serving.writer.flush();
-    const stored = await t.ctx.serving.queries.get(item.result.prediction_id);
+    await t.ctx.predictions.writer.flush();
+    const stored = await t.ctx.predictions.queries.get(item.result.prediction_id);
     assert.equal(stored?.unitId, 'tank-9');
     assert.equal(stored?.source, 'task');
   });
@@ -165,7 +167,7 @@ describe('/ml endpoints', { skip: shippedModelSkip }, () => {
       '/api/v1/ml/predict/async?model=nosuchmodel',
       imageForm(await noisePng(40, 40, 1)),
     );
-    assert.equal(unknown.statusCode, 503, unknown.body);
+    assert.equal(unknown.statusCode, 404, unknown.body);
     const pinned = await post(
       '/api/v1/ml/predict?model=species@99',
       imageForm(await noisePng(40, 40, 1)),

@@ -2,11 +2,12 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { signedInUser, startTestApp, type TestApp, type TestUser } from '../support/app.ts';
 import { imageForm } from '../support/images.ts';
 import { shippedModelSkip } from '../support/models.ts';
+import { suite } from '../support/suite.ts';
 
 let t: TestApp;
 let operator: TestUser;
@@ -64,7 +65,7 @@ after(() => t?.close());
 const post = (url: string, payload: unknown, headers = operator.headers) =>
   t.app.inject({ method: 'POST', url, headers, payload: payload as object });
 
-describe('training as a task', { skip: shippedModelSkip, timeout: 600_000 }, () => {
+suite('training as a task', { skip: shippedModelSkip, timeout: 600_000 }, () => {
   test('folders outside the training data roots are refused', async () => {
     const res = await post('/api/v1/models/train', {
       task: 'species',
@@ -128,10 +129,14 @@ describe('training as a task', { skip: shippedModelSkip, timeout: 600_000 }, () 
     }
     const retrain = await post('/api/v1/models/toy/retrain', {});
     assert.equal(retrain.statusCode, 202, retrain.body);
+    assert.deepEqual(retrain.json().feedback.by_role, { operator: 4 });
     const retrained = await waitForTask(retrain.json().task_id);
     assert.equal(retrained.state, 'succeeded', JSON.stringify(retrained.error));
     assert.deepEqual(retrained.result.model, { name: 'toy', version: 2, aliases: ['challenger'] });
     assert.equal(retrained.result.feedback.used, 4);
+    assert.deepEqual(retrained.result.feedback.by_giver, [
+      { user_id: operator.id, api_key_id: null, role: 'operator', labels: 4 },
+    ]);
     assert.equal(retrained.result.base.version, 1);
     const challenger = await t.ctx.registry.resolve('toy@challenger');
     assert.equal(challenger.source, 'retrained');

@@ -4,12 +4,8 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { type AppConfig, loadConfig } from '../../src/config.ts';
-import {
-  type AppContext,
-  createContext,
-  type CreateContextOptions,
-  type ProcessRole,
-} from '../../src/context.ts';
+import { type AppContext, createContext, type CreateContextOptions } from '../../src/context.ts';
+import type { ProcessRole } from '../../src/modules/app-services.ts';
 import type { Role } from '../../src/db/schema.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { connectRedis } from '../../src/infra/redis.ts';
@@ -21,6 +17,10 @@ export interface TestApp {
   dataDir: string;
   close(): Promise<void>;
 }
+
+/** The token test apps accept on /metrics and /health/detailed (AQUAML_METRICS_TOKEN). */
+export const MONITORING_TOKEN = 'test-metrics-token-0123456789';
+export const MONITORING_HEADERS = { authorization: `Bearer ${MONITORING_TOKEN}` };
 
 let counter = 0;
 
@@ -59,11 +59,20 @@ export async function startTestApp(
     overrides: {
       ...isolated?.overrides,
       NODE_ENV: 'test',
+      // A free port for the embedded MQTT broker also when a test sets another NODE_ENV.
+      MQTT_PORT: '0',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       AQUAML_DATA_DIR: dataDir,
+      // The former name on purpose: a test's override under either name then wins over it.
       RATE_LIMIT_MAX: '100000',
+      // Tests share one client address; the suites that test this budget set their own.
+      AQUAML_AUTH_FAILURE_MAX: '100000',
+      AQUAML_METRICS_TOKEN: MONITORING_TOKEN,
       // Each test app has its own job queue and event streams on a shared Redis.
       AQUAML_REDIS_PREFIX: unique('test'),
+      // With MQTT_URL, each test app's ingest session (its client id follows the prefix) leaves
+      // the shared broker a minute after the app stopped, instead of queuing readings for days.
+      MQTT_SESSION_EXPIRY_SECONDS: '60',
       ...options.overrides,
     },
   });

@@ -14,6 +14,24 @@ export async function noisePng(width = 96, height = 64, seed = 1): Promise<Buffe
     .toBuffer();
 }
 
+/**
+ * A side x side RGB PNG of Gaussian noise stored uncompressed: side 2560 is 18.8 MiB, a large
+ * upload the model really decodes (noisePng's pattern compresses to almost nothing).
+ */
+export function uncompressedNoisePng(side: number): Promise<Buffer> {
+  return sharp({
+    create: {
+      width: side,
+      height: side,
+      channels: 3,
+      noise: { type: 'gaussian', mean: 128, sigma: 40 },
+      background: { r: 0, g: 0, b: 0 },
+    },
+  })
+    .png({ compressionLevel: 0 })
+    .toBuffer();
+}
+
 export function solidJpeg(
   r: number,
   g: number,

@@ -27,7 +27,7 @@ test('task queue settings: Redis prefix, back-off and shutdown timeout', () => {
     );
   }
   assert.throws(
-    () => load({ QUEUE_BACKOFF_MS: 'soon' }),
-    (err: unknown) => err instanceof ConfigError && err.setting === 'QUEUE_BACKOFF_MS',
+    () => load({ AQUAML_QUEUE_BACKOFF_MS: 'soon' }),
+    (err: unknown) => err instanceof ConfigError && err.setting === 'AQUAML_QUEUE_BACKOFF_MS',
   );
 });

@@ -6,12 +6,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import type { TaskRow } from '../../src/modules/tasks/schema.ts';
 import { signedInUser, startTestApp, type TestApp, unique } from '../support/app.ts';
 import { createRunsTable } from '../support/task-worker.ts';
 import { sleep, waitFor } from './helpers.ts';
+import { suite } from '../support/suite.ts';
 
 const missing = ['DATABASE_URL', 'REDIS_URL'].filter((name) => !process.env[name]);
 const skip = missing.length
@@ -36,7 +37,7 @@ interface Run {
   event: string;
 }
 
-describe('worker processes (BullMQ on Redis, PostgreSQL)', { skip }, () => {
+suite('worker processes (BullMQ on Redis, PostgreSQL)', { skip }, () => {
   let t: TestApp;
   let prefix: string;
   const children = new Set<ChildProcess>();
@@ -47,7 +48,7 @@ describe('worker processes (BullMQ on Redis, PostgreSQL)', { skip }, () => {
     // This process only creates and reads tasks (api role): the spawned workers run them.
     t = await startTestApp({
       role: 'api',
-      overrides: { AQUAML_REDIS_PREFIX: prefix, QUEUE_LOCK_DURATION_MS: String(LOCK_MS) },
+      overrides: { AQUAML_REDIS_PREFIX: prefix, AQUAML_QUEUE_LOCK_DURATION_MS: String(LOCK_MS) },
       context: {
         taskHandlers: {
           [TYPE]: async () => {
@@ -88,7 +89,7 @@ describe('worker processes (BullMQ on Redis, PostgreSQL)', { skip }, () => {
         // The test app's own database (startTestApp isolates each app on PostgreSQL).
         DATABASE_URL: t.config.databaseUrl!,
         AQUAML_REDIS_PREFIX: prefix,
-        QUEUE_LOCK_DURATION_MS: String(LOCK_MS),
+        AQUAML_QUEUE_LOCK_DURATION_MS: String(LOCK_MS),
         TEST_TASK_TYPE: TYPE,
         ...env,
       },
