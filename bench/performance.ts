@@ -10,6 +10,7 @@ import type autocannon from 'autocannon';
 import { load } from './support/load.ts';
 import { imageUploads } from './support/multipart.ts';
 import { ROOT, startServer } from './support/server.ts';
+import { wrkAvailable, wrkLoad } from './support/wrk-load.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const datasets = process.env.AQUAML_DATASETS_DIR ?? join(ROOT, '..', 'shared', 'data');
@@ -44,14 +45,52 @@ try {
   const { access_token } = (await login.json()) as { access_token: string };
   const auth = { authorization: `Bearer ${access_token}` };
   const { bodies, contentType } = imageUploads(images);
+  const url = `${server.url}/api/v1/predictions/classify?health=false`;
+  const headers = { ...auth, 'content-type': contentType };
+  const useWrk = wrkAvailable();
+  if (!useWrk) console.log('wrk is not installed (Debian: apt-get install wrk): autocannon only');
   let next = 0;
-  const rows = [];
+  const rows: Record<string, string | number | undefined>[] = [];
+  // One client's run at one concurrency, between a reset of the server's window and its read.
+  const measure = async (
+    client: string,
+    conc: number,
+    run: () => Promise<{ rps: number; requests: number; p50: number; p95: number; p99: number }>,
+  ) => {
+    const reset = await fetch(`${server.url}/api/v1/metrics/performance/reset`, {
+      method: 'POST',
+      headers: auth,
+    });
+    if (!reset.ok) throw new Error(`reset: ${reset.status} ${await reset.text()}`);
+    const c = await run();
+    const perf = (await (
+      await fetch(`${server.url}/api/v1/metrics/performance`, { headers: auth })
+    ).json()) as Record<string, number>;
+    const diff = (s: number, m: number) => `${(((s - m) / m) * 100).toFixed(1)} %`;
+    rows.push({
+      client,
+      conc,
+      'client req/s': Math.round(c.rps),
+      'server req/s': Math.round(perf.throughput_rps!),
+      requests: `${c.requests} / ${perf.total_requests! - 1}`,
+      'client p50': c.p50,
+      'server p50': perf.latency_p50_ms,
+      'Δ p50': diff(perf.latency_p50_ms!, c.p50),
+      'client p95': c.p95,
+      'server p95': perf.latency_p95_ms,
+      'Δ p95': diff(perf.latency_p95_ms!, c.p95),
+      'client p99': c.p99,
+      'server p99': perf.latency_p99_ms,
+      'Δ p99': diff(perf.latency_p99_ms!, c.p99),
+      'server errors': perf.error_rate,
+    });
+  };
   for (const connections of [1, 4, 16]) {
     const opts: autocannon.Options & { url: string } = {
-      url: `${server.url}/api/v1/predictions/classify?health=false`,
+      url,
       method: 'POST',
       connections,
-      headers: { ...auth, 'content-type': contentType },
+      headers,
       requests: [
         {
           setupRequest: (req: autocannon.Request) => ({
@@ -62,36 +101,18 @@ try {
       ],
     };
     await load('warm-up', { ...opts, duration: 2 });
-    const reset = await fetch(`${server.url}/api/v1/metrics/performance/reset`, {
-      method: 'POST',
-      headers: auth,
-    });
-    if (!reset.ok) throw new Error(`reset: ${reset.status} ${await reset.text()}`);
-    const client = await load('classify', { ...opts, duration: seconds });
-    const perf = (await (
-      await fetch(`${server.url}/api/v1/metrics/performance`, { headers: auth })
-    ).json()) as Record<string, number>;
-    const diff = (s: number, c: number) => `${(((s - c) / c) * 100).toFixed(1)} %`;
-    rows.push({
-      conc: connections,
-      'client req/s': Math.round(client.rps),
-      'server req/s': Math.round(perf.throughput_rps!),
-      requests: `${client.requests} / ${perf.total_requests! - 1}`,
-      'client p50': client.p50,
-      'server p50': perf.latency_p50_ms,
-      'Δ p50': diff(perf.latency_p50_ms!, client.p50),
-      'client p95': client.p95,
-      'server p95': perf.latency_p95_ms,
-      'Δ p95': diff(perf.latency_p95_ms!, client.p95),
-      'client p99': client.p99,
-      'server p99': perf.latency_p99_ms,
-      'Δ p99': diff(perf.latency_p99_ms!, client.p99),
-      'server errors': perf.error_rate,
-    });
+    await measure('autocannon', connections, () =>
+      load('classify', { ...opts, duration: seconds }),
+    );
+    if (useWrk) {
+      await measure('wrk', connections, () =>
+        wrkLoad({ url, method: 'POST', headers, bodies, connections, seconds }),
+      );
+    }
   }
   console.table(rows);
   console.log(
-    'ms; client = autocannon per response on loopback, server = GET /api/v1/metrics/performance (Fastify reply time, same requests; "requests": client / server minus the reset call). Load generator and server share the cores.',
+    'ms; client = the load generator per response on loopback (autocannon: Node, in this process; wrk: C, one thread, when installed), server = GET /api/v1/metrics/performance (Fastify reply time, same requests; "requests": client / server minus the reset call). Load generator and server share the cores.',
   );
 } finally {
   await server.stop();
