@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { backboneInt8 } from '../src/ml/artifact/manifest.ts';
+import { backboneInt8, preprocessSpec } from '../src/ml/artifact/manifest.ts';
 import { readArtifact } from '../src/ml/artifact/store.ts';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
 import { parseBackboneId } from '../src/ml/backbone/specs.ts';
@@ -76,8 +76,7 @@ async function augmentItems(items: readonly ImageItem[], view: number): Promise<
 const { manifest } = await readArtifact(resolve('models/species/1'));
 const taps = manifest.backbone.taps;
 const bspec = parseBackboneId(manifest.backbone.id);
-const p = manifest.preprocessing;
-const spec = { size: p.size, fit: p.fit, kernel: p.kernel, scale: p.scale };
+const spec = preprocessSpec(manifest);
 const train = await listImageFolder(join(DATA, 'train'));
 const val = await listImageFolder(join(DATA, 'val'));
 const labels = train.labels;

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { backboneInt8 } from '../src/ml/artifact/manifest.ts';
+import { backboneInt8, preprocessSpec } from '../src/ml/artifact/manifest.ts';
 import { readArtifact } from '../src/ml/artifact/store.ts';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
 import { parseBackboneId } from '../src/ml/backbone/specs.ts';
@@ -26,8 +26,7 @@ export async function loadData() {
   const { manifest } = await readArtifact(resolve('models/species/1'));
   const taps = manifest.backbone.taps;
   const bspec = parseBackboneId(manifest.backbone.id);
-  const p = manifest.preprocessing;
-  const spec = { size: p.size, fit: p.fit, kernel: p.kernel, scale: p.scale };
+  const spec = preprocessSpec(manifest);
   const train = await listImageFolder(join(DATA, 'train'));
   const val = await listImageFolder(join(DATA, 'val'));
   const nfPaths = await listImagesRecursive('data/nonfish');

@@ -2,7 +2,7 @@
 // session, then the small head, temperature, and the open-set check in plain TypeScript.
 import type { BackbonePool, BackboneSession } from './backbone/session.ts';
 import { concatTaps } from './embed/embedder.ts';
-import { backboneInt8, type Manifest } from './artifact/manifest.ts';
+import { backboneInt8, type Manifest, preprocessSpec } from './artifact/manifest.ts';
 import { readArtifact } from './artifact/store.ts';
 import type { ModelParts } from './artifact/store.ts';
 import { MatMulABt } from './gemm.ts';
@@ -62,10 +62,11 @@ class ArtefactClassifier implements Classifier {
     private readonly session: BackboneSession,
     private readonly matmul: MatMulABt,
   ) {
-    const p = manifest.preprocessing;
-    this.preprocessing = { size: p.size, fit: p.fit, kernel: p.kernel, scale: p.scale };
-    if (session.inputSize !== p.size)
-      throw new Error(`backbone input ${session.inputSize} != model input ${p.size}`);
+    this.preprocessing = preprocessSpec(manifest);
+    if (session.inputSize !== this.preprocessing.size)
+      throw new Error(
+        `backbone input ${session.inputSize} != model input ${this.preprocessing.size}`,
+      );
   }
 
   /** Logits of every row of the standardised batch Z [m × d]: [m × classes]. */

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
-import { backboneInt8 } from '../../src/ml/artifact/manifest.ts';
+import { backboneInt8, preprocessSpec } from '../../src/ml/artifact/manifest.ts';
 import { readArtifact } from '../../src/ml/artifact/store.ts';
 import { BackbonePool } from '../../src/ml/backbone/session.ts';
 import { parseBackboneId } from '../../src/ml/backbone/specs.ts';
@@ -37,8 +37,7 @@ test(
     assert.ok(nv, 'the shipped model has a novelty setting');
     const taps = manifest.backbone.taps;
     const bspec = parseBackboneId(manifest.backbone.id);
-    const p = manifest.preprocessing;
-    const spec = { size: p.size, fit: p.fit, kernel: p.kernel, scale: p.scale };
+    const spec = preprocessSpec(manifest);
     const train = await listImageFolder(join(DATASETS_DIR, 'fish-species', 'train'));
     const val = await listImageFolder(join(DATASETS_DIR, 'fish-species', 'val'));
     const pool = new BackbonePool(resolve('data/store'));

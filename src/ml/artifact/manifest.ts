@@ -122,6 +122,12 @@ export interface Manifest {
   created_at: string;
 }
 
+/** The decoding part of a manifest's preprocessing (what `decodeRgb` and the embedder take). */
+export function preprocessSpec(manifest: Pick<Manifest, 'preprocessing'>): PreprocessSpec {
+  const p = manifest.preprocessing;
+  return { size: p.size, fit: p.fit, kernel: p.kernel, scale: p.scale };
+}
+
 /**
  * The activation ranges of the int8 graph a manifest's backbone asks for, or undefined for fp32
  * (the default: manifests that predate int8 backbones have no `precision`).
