@@ -40,6 +40,13 @@ export interface PreprocessSpec {
    */
   kernel: 'bilinear' | 'lanczos3' | 'cubic' | 'linear';
   scale: '0..1';
+  /**
+   * Share of each side kept around the centre (0.5-1; absent: 1, the whole image). Camera crops
+   * carry a lot of background, which a clip's water and reef make the same for every fish in it;
+   * less of it generalised better to clips the model never saw (docs/model-research.md §17).
+   * Needs `fit: 'stretch'`.
+   */
+  crop?: number;
 }
 
 export const DEFAULT_PREPROCESS: PreprocessSpec = {
@@ -185,6 +192,7 @@ export async function decodeRgb(
   limits: DecodeLimits = DEFAULT_LIMITS,
 ): Promise<Buffer> {
   checkSize(input.length, limits);
+  const crop = cropOf(spec);
   // The hot path: common formats are recognised by their signature and decoded in one sharp
   // pipeline, whose limitInputPixels refuses decompression bombs from the header. Anything else
   // (AVIF, HEIF, JPEG 2000, or not an image) has its header read first, for a precise answer.
@@ -211,15 +219,24 @@ export async function decodeRgb(
         .raw()
         .toBuffer({ resolveWithObject: true });
       if (info.channels !== 3) throw new Error(`unexpected decode with ${info.channels} channels`);
-      const out = resizeBilinearRgb(data, info.width, info.height, spec.size, spec.size);
+      const c = crop < 1 ? centreCropRgb(data, info.width, info.height, crop) : { data, ...info };
+      const out = resizeBilinearRgb(c.data, c.width, c.height, spec.size, spec.size);
       return Buffer.from(out.buffer, 0, out.length);
     }
-    const { data, info } = await image
-      .resize(spec.size, spec.size, {
-        fit: spec.fit === 'stretch' ? 'fill' : 'contain',
-        background: { r: 0, g: 0, b: 0 },
-        kernel: spec.kernel === 'bilinear' ? 'linear' : spec.kernel,
-      })
+    // A centre crop: stretch to the size the kept share needs, then keep the centre (one pipeline,
+    // no need to read the image's size first).
+    const full = crop < 1 ? Math.round(spec.size / crop) : spec.size;
+    const resized = image.resize(full, full, {
+      fit: spec.fit === 'stretch' ? 'fill' : 'contain',
+      background: { r: 0, g: 0, b: 0 },
+      kernel: spec.kernel === 'bilinear' ? 'linear' : spec.kernel,
+    });
+    const margin = Math.floor((full - spec.size) / 2);
+    const { data, info } = await (
+      crop < 1
+        ? resized.extract({ left: margin, top: margin, width: spec.size, height: spec.size })
+        : resized
+    )
       .removeAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
@@ -273,5 +290,37 @@ export function flipHorizontal(img: Float32Array, size: number): Float32Array {
 
 /** Stable string describing the preprocessing, part of embedding-cache keys and manifests. */
 export function specKey(spec: PreprocessSpec): string {
-  return `${spec.size}/${spec.fit}/${spec.kernel}/${spec.scale}`;
+  // Without a crop the key stays as it was, so existing embedding caches still hit.
+  const crop = cropOf(spec);
+  return `${spec.size}/${spec.fit}/${spec.kernel}/${spec.scale}${crop < 1 ? `/crop${crop}` : ''}`;
+}
+
+/** The spec's centre crop (1 = none), checked: a bad manifest fails loudly, not subtly. */
+export function cropOf(spec: PreprocessSpec): number {
+  const crop = spec.crop ?? 1;
+  if (!(crop >= 0.5 && crop <= 1))
+    throw new Error(`preprocessing.crop must be between 0.5 and 1, got ${String(spec.crop)}`);
+  if (crop < 1 && spec.fit !== 'stretch')
+    throw new Error(`preprocessing.crop needs fit 'stretch', not '${spec.fit}'`);
+  return crop;
+}
+
+/** The centre `crop` share of each side of an RGB image, copied out row by row. */
+function centreCropRgb(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  crop: number,
+): { data: Uint8Array; width: number; height: number } {
+  const w = Math.max(1, Math.round(width * crop));
+  const h = Math.max(1, Math.round(height * crop));
+  const left = Math.floor((width - w) / 2);
+  const top = Math.floor((height - h) / 2);
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++)
+    out.set(
+      rgb.subarray(((top + y) * width + left) * 3, ((top + y) * width + left + w) * 3),
+      y * w * 3,
+    );
+  return { data: out, width: w, height: h };
 }

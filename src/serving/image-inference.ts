@@ -5,6 +5,7 @@ import {
   decodeRgb,
   inspectImage,
   type PreprocessSpec,
+  specKey,
 } from '../ml/preprocess.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { inSpan } from '../observability/tracing.ts';
@@ -34,8 +35,7 @@ export interface CachedPrediction {
   prediction: Prediction;
 }
 
-const sameSpec = (a: PreprocessSpec, b: PreprocessSpec) =>
-  a.size === b.size && a.fit === b.fit && a.kernel === b.kernel && a.scale === b.scale;
+const sameSpec = (a: PreprocessSpec, b: PreprocessSpec) => specKey(a) === specKey(b);
 
 /**
  * Runs one model version on one image: the prediction cache first, then decoding (or the pixels

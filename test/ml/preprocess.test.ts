@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { ImageInputError, inspectImage, preprocess } from '../../src/ml/preprocess.ts';
+import { ImageInputError, inspectImage, preprocess, specKey } from '../../src/ml/preprocess.ts';
 import { syntheticImage } from './helpers.ts';
 
 const spec = { size: 32, fit: 'stretch', kernel: 'lanczos3', scale: '0..1' } as const;
@@ -113,6 +113,43 @@ test('alpha is flattened onto black and greyscale becomes RGB', async () => {
   const g = await preprocess(grey, spec);
   assert.equal(g.length, 32 * 32 * 3);
   assert.ok(Math.abs(g[0] - 128 / 255) < 0.02);
+});
+
+test('a centre crop keeps the middle of each side and drops the border, in both resamplers', async () => {
+  // 100x80 red, with a blue centre of 70x56: the centre half of each side is well inside it.
+  const blue = await sharp({
+    create: { width: 70, height: 56, channels: 3, background: { r: 0, g: 0, b: 255 } },
+  })
+    .png()
+    .toBuffer();
+  const img = await sharp({
+    create: { width: 100, height: 80, channels: 3, background: { r: 255, g: 0, b: 0 } },
+  })
+    .composite([{ input: blue, left: 15, top: 12 }])
+    .png()
+    .toBuffer();
+  const red = (x: Float32Array, row: number, col: number): number => x[(row * 32 + col) * 3];
+  for (const kernel of ['lanczos3', 'bilinear'] as const) {
+    const whole = await preprocess(img, { ...spec, kernel });
+    assert.ok(red(whole, 0, 0) > 0.9, `${kernel}: the whole image keeps its red border`);
+    const centre = await preprocess(img, { ...spec, kernel, crop: 0.5 });
+    assert.equal(centre.length, 32 * 32 * 3);
+    for (const [row, col] of [
+      [0, 0],
+      [0, 31],
+      [31, 0],
+      [16, 16],
+    ])
+      assert.ok(
+        red(centre, row, col) < 0.15,
+        `${kernel}: red ${red(centre, row, col)} at ${row},${col}`,
+      );
+  }
+  // Crops name their own embedding-cache key; no crop keeps the old key.
+  assert.equal(specKey(spec), '32/stretch/lanczos3/0..1');
+  assert.equal(specKey({ ...spec, crop: 0.7 }), '32/stretch/lanczos3/0..1/crop0.7');
+  await assert.rejects(preprocess(img, { ...spec, crop: 0.2 }), /between 0.5 and 1/);
+  await assert.rejects(preprocess(img, { ...spec, fit: 'letterbox', crop: 0.7 }), /needs fit/);
 });
 
 test('EXIF orientation is applied before resizing', async () => {

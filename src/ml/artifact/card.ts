@@ -6,6 +6,17 @@ const pct = (v: number): string => `${(v * 100).toFixed(1)} %`;
 
 const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
 
+/** How an image becomes the backbone's input, as a reader of the card needs it. */
+function preprocessingLine(m: Manifest): string {
+  const p = m.preprocessing;
+  const crop =
+    p.crop !== undefined && p.crop < 1
+      ? `the centre ${Math.round(p.crop * 100)} % of each side, `
+      : '';
+  const fit = p.fit === 'stretch' ? 'stretched' : 'letterboxed';
+  return `${crop}${fit} to ${p.size}x${p.size} (${p.kernel}), RGB scaled to ${p.scale}`;
+}
+
 function precisionLine(m: Manifest): string {
   const q = m.backbone.quantization;
   if ((m.backbone.precision ?? 'fp32') !== 'int8' || !q) return 'fp32';
@@ -33,6 +44,7 @@ export function modelCard(m: Manifest, opts: { f4k: boolean }): string {
 - Task: **${m.task}** (${m.labels.length} classes), created ${m.created_at}
 - Backbone: \`${m.backbone.id}\` (MobileNetV2 ${m.backbone.width}, input ${m.backbone.input_size}x${m.backbone.input_size}), pooled taps ${m.backbone.taps.map((t) => `\`${t}\``).join(' + ')} (${m.backbone.feature_dim} features)
 - Backbone precision: ${precisionLine(m)}
+- Preprocessing: ${preprocessingLine(m)}
 - Head: ${m.head.kind}${m.head.hidden ? ` (hidden ${m.head.hidden})` : ''}, temperature ${m.calibration.temperature.toFixed(3)}, flip-TTA ${m.options.flip_tta ? 'on' : 'off'}
 - Training data fingerprint: \`${m.training.fingerprint}\` (${m.training.n_train} images; validation ${m.training.n_val} images, ${m.training.val})
 

@@ -125,7 +125,13 @@ export interface Manifest {
 /** The decoding part of a manifest's preprocessing (what `decodeRgb` and the embedder take). */
 export function preprocessSpec(manifest: Pick<Manifest, 'preprocessing'>): PreprocessSpec {
   const p = manifest.preprocessing;
-  return { size: p.size, fit: p.fit, kernel: p.kernel, scale: p.scale };
+  return {
+    size: p.size,
+    fit: p.fit,
+    kernel: p.kernel,
+    scale: p.scale,
+    ...(p.crop !== undefined && p.crop < 1 ? { crop: p.crop } : {}),
+  };
 }
 
 /**
