@@ -3,7 +3,9 @@
 // originals + mirrors, on val (closed set, 10 classes) and on leave-one-class-out (unknown
 // species, the shipped novelty method)? Views are written as PNG files under tmp/augment and
 // embedded through the shipped model's own (int8) graph with the embedding cache, so a rerun only
-// retrains. Usage: node bin/run-ts.js research/augment.ts [views=3] [--no-loco]
+// retrains. Usage: node bin/run-ts.js research/augment.ts [views=3] [--no-loco] [--strong-colour]
+// (--strong-colour: hue ±45°, saturation 0.4-1.4, brightness 0.7-1.3 and one view in five grey,
+// against the background colour a clip's water gives every fish in it)
 // Prints JSON lines; the table is in docs/model-research.md §16.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -28,8 +30,9 @@ import { trainSoftmaxGemm } from '../src/ml/train/softmax-gemm.ts';
 
 const views = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 3);
 const loco = !process.argv.includes('--no-loco');
+const strong = process.argv.includes('--strong-colour');
 const DATA = resolve(process.env.AQUAML_DATASETS_DIR ?? '../shared/data', 'fish-species');
-const OUT = resolve('tmp/augment');
+const OUT = resolve(strong ? 'tmp/augment-strong' : 'tmp/augment');
 
 /** One seeded augmented view of an image: random resized crop, colour jitter, sometimes blur. */
 async function augmentedView(src: Buffer, seed: number): Promise<Buffer> {
@@ -50,8 +53,13 @@ async function augmentedView(src: Buffer, seed: number): Promise<Buffer> {
       width: w,
       height: h,
     })
-    .modulate({ brightness: u(0.8, 1.2), saturation: u(0.75, 1.25), hue: Math.round(u(-8, 8)) });
+    .modulate(
+      strong
+        ? { brightness: u(0.7, 1.3), saturation: u(0.4, 1.4), hue: Math.round(u(-45, 45)) }
+        : { brightness: u(0.8, 1.2), saturation: u(0.75, 1.25), hue: Math.round(u(-8, 8)) },
+    );
   if (r() < 0.3) out = out.blur(u(0.6, 1.5));
+  if (strong && r() < 0.2) out = out.greyscale().toColourspace('srgb');
   return out.png().toBuffer();
 }
 

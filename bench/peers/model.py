@@ -19,6 +19,9 @@ class LinearModel:
         self.labels = m["labels"]
         self.taps = m["backbone"]["taps"]
         self.size = int(m["preprocessing"]["size"])
+        # The model's centre crop, done as AquaML does it: stretch to size/crop, keep the centre.
+        crop = float(m["preprocessing"].get("crop", 1))
+        self.full = round(self.size / crop) if crop < 1 else self.size
         self.temperature = float(m["calibration"]["temperature"])
         files = m["files"]["head"]
         if files["dtype"] != "float32":
@@ -45,7 +48,10 @@ class LinearModel:
 
     def preprocess(self, data: bytes) -> np.ndarray:
         img = Image.open(io.BytesIO(data)).convert("RGB")
-        img = img.resize((self.size, self.size), Image.LANCZOS)
+        img = img.resize((self.full, self.full), Image.LANCZOS)
+        if self.full != self.size:
+            o = (self.full - self.size) // 2
+            img = img.crop((o, o, o + self.size, o + self.size))
         return np.asarray(img, dtype=np.float32) / 255.0
 
     def predict(self, batch: np.ndarray, top_k: int = 5) -> list:

@@ -1,5 +1,6 @@
-// The issue's bars on the shared data: species top-1 >= 0.88, macro-F1 >= 0.83, ECE <= 0.05;
-// with the non-fish set: >= 90 % of non-fish and <= 10 % of fish val images come back unknown.
+// The shipped model on the shared data, guarded at its measured level (top-1 0.921, macro-F1 0.896,
+// ECE 0.025, non-fish 99.8 % unknown: docs/model-research.md §17): top-1 >= 0.91, macro-F1 >= 0.88,
+// ECE <= 0.05; >= 98 % of non-fish and <= 10 % of fish val images come back unknown.
 // Slow on a cold cache (first embedding pass); skipped when the data set is absent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,12 +44,12 @@ test(
       });
       t.diagnostic(formatEvaluation(ev, 'species val'));
       // The issue's bars (shipped model: 0.896 / 0.856 / 0.029, see docs/model-research.md).
-      assert.ok(ev.accuracy >= 0.88, `top-1 ${ev.accuracy}`);
-      assert.ok(ev.macro_f1 >= 0.83, `macro-F1 ${ev.macro_f1}`);
+      assert.ok(ev.accuracy >= 0.91, `top-1 ${ev.accuracy}`);
+      assert.ok(ev.macro_f1 >= 0.88, `macro-F1 ${ev.macro_f1}`);
       assert.ok(ev.ece <= 0.05, `ECE ${ev.ece}`);
       assert.ok(ev.unknown_rate <= 0.1, `fish unknown rate ${ev.unknown_rate}`);
       if (ev.ood)
-        assert.ok(ev.ood.unknown_rate >= 0.9, `non-fish unknown rate ${ev.ood.unknown_rate}`);
+        assert.ok(ev.ood.unknown_rate >= 0.98, `non-fish unknown rate ${ev.ood.unknown_rate}`);
     } finally {
       await pool.close();
     }

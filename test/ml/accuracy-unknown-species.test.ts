@@ -1,10 +1,10 @@
 // Issue 16's figure: leave-one-class-out on fish-species with the shipped model's novelty method
 // (train on 9 classes, the 10th class's val images are unknown fish; splits grouped by clip).
 // Prints the table. Issue 16 asks for >= 50 % of left-out-class fish rejected at 5 % of known
-// fish rejected (mean over the 10 folds); the shipped method (max-logit + ½·subspace residual)
-// measured 46.3 % (relative Mahalanobis + max-logit 41.1 %, the old max-cosine score 15.0 %:
-// docs/model-research.md §13, §15), so this guards the measured level (>= 45 %), not the issue's
-// bar, which is not met. Trains 10 fold heads: about 2 minutes.
+// fish rejected (mean over the 10 folds). The shipped method (max-logit + ½·subspace residual) on
+// the shipped features (the centre 70 % of each side) measured 51.8 % (46.3 % on whole crops,
+// relative Mahalanobis + max-logit 41.1 %, the old max-cosine score 15.0 %: docs/model-research.md
+// §13, §15, §17), so this guards the issue's bar. Trains 10 fold heads: about a minute.
 // Skipped when the data set is absent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,7 +81,7 @@ test(
         `\n${formatLocoTable(table, `novelty: ${nv.method}, ${JSON.stringify({ shrinkage: nv.shrinkage, rank: nv.rank, weights: nv.weights })}`)}`,
       );
       assert.ok(
-        table.mean.rejected[1] >= 0.45,
+        table.mean.rejected[1] >= 0.5,
         `mean rejection at 5 % known fish lost: ${table.mean.rejected[1]}`,
       );
     } finally {

@@ -8,7 +8,7 @@ export interface TaskDefaults {
   taps: string[];
   flipTta: boolean;
   /** Overrides of the global DEFAULT_PREPROCESS for this task (the size comes from the backbone). */
-  preprocess?: Partial<Pick<PreprocessSpec, 'fit' | 'kernel'>>;
+  preprocess?: Partial<Pick<PreprocessSpec, 'fit' | 'kernel' | 'crop'>>;
   hyper: {
     l2Grid: number[];
     maxIter: number;
@@ -63,7 +63,8 @@ export const DEFAULTS: Record<'species' | 'health', TaskDefaults> = {
     backbone: 'mnv2-140-128-b16',
     taps: ['b12_expand:q3', 'b13_expand:q3', 'b16_out'],
     flipTta: false,
-    preprocess: { kernel: 'lanczos3' },
+    // The centre 70 % of each side (§17): less of the background a clip shares with every fish in it.
+    preprocess: { kernel: 'lanczos3', crop: 0.7 },
     hyper,
   },
   // Web photos: every late expansion + block 16 output + embedding, average-pooled, with flip-TTA
