@@ -4,6 +4,7 @@
 // species, the shipped novelty method)? Views are written as PNG files under tmp/augment and
 // embedded through the shipped model's own (int8) graph with the embedding cache, so a rerun only
 // retrains. Usage: node bin/run-ts.js research/augment.ts [views=3] [--no-loco] [--strong-colour]
+// (AQUAML_RESEARCH_MODEL: another model directory; research/shipped.ts)
 // (--strong-colour: hue ±45°, saturation 0.4-1.4, brightness 0.7-1.3 and one view in five grey,
 // against the background colour a clip's water gives every fish in it)
 // Prints JSON lines; the table is in docs/model-research.md §16.
@@ -12,11 +13,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { backboneInt8, preprocessSpec } from '../src/ml/artifact/manifest.ts';
-import { readArtifact } from '../src/ml/artifact/store.ts';
+import { backboneInt8 } from '../src/ml/artifact/manifest.ts';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
-import { parseBackboneId } from '../src/ml/backbone/specs.ts';
-import { type ImageItem, listImageFolder } from '../src/ml/data/dataset.ts';
+import { type ImageItem } from '../src/ml/data/dataset.ts';
 import { embedItems } from '../src/ml/embed/embedder.ts';
 import { locoNoveltyFolds, locoTable } from '../src/ml/evaluate/leave-one-class-out.ts';
 import { computeMetrics } from '../src/ml/evaluate/metrics.ts';
@@ -27,11 +26,11 @@ import { openSetFeatures } from '../src/ml/openset.ts';
 import { rng } from '../src/ml/rng.ts';
 import { classWeights } from '../src/ml/train/fit-heads.ts';
 import { trainSoftmaxGemm } from '../src/ml/train/softmax-gemm.ts';
+import { shippedSpecies } from './shipped.ts';
 
 const views = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 3);
 const loco = !process.argv.includes('--no-loco');
 const strong = process.argv.includes('--strong-colour');
-const DATA = resolve(process.env.AQUAML_DATASETS_DIR ?? '../shared/data', 'fish-species');
 const OUT = resolve(strong ? 'tmp/augment-strong' : 'tmp/augment');
 
 /** One seeded augmented view of an image: random resized crop, colour jitter, sometimes blur. */
@@ -81,14 +80,8 @@ async function augmentItems(items: readonly ImageItem[], view: number): Promise<
   );
 }
 
-const { manifest } = await readArtifact(resolve('models/species/1'));
-const taps = manifest.backbone.taps;
-const bspec = parseBackboneId(manifest.backbone.id);
-const spec = preprocessSpec(manifest);
-const train = await listImageFolder(join(DATA, 'train'));
-const val = await listImageFolder(join(DATA, 'val'));
-const labels = train.labels;
-const yOf = (items: readonly ImageItem[]) => Int32Array.from(items, (i) => labels.indexOf(i.label));
+const { manifest, taps, bspec, spec, train, val, labels, yOf, l2, maxIter } =
+  await shippedSpecies();
 const t0 = performance.now();
 const pool = new BackbonePool(resolve('data/store'));
 const rowsByView: Float32Array[][] = [];
@@ -110,8 +103,6 @@ console.log(JSON.stringify({ step: 'embedded', views, seconds: (performance.now(
 
 const yTr = yOf(train.items);
 const yVal = yOf(val.items);
-const l2 = Number(manifest.hyperparameters.l2);
-const maxIter = Number(manifest.hyperparameters.max_iter);
 const nv = manifest.novelty!;
 const mm = await MatMulABt.create();
 try {

@@ -5,11 +5,10 @@
 // Usage: node bin/run-ts.js research/centre-crop.ts   (docs/model-research.md §17)
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { backboneInt8, preprocessSpec } from '../src/ml/artifact/manifest.ts';
-import { readArtifact } from '../src/ml/artifact/store.ts';
+import { resolve } from 'node:path';
+import { backboneInt8 } from '../src/ml/artifact/manifest.ts';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
-import { groupOf, type ImageItem, listImageFolder } from '../src/ml/data/dataset.ts';
+import { groupOf } from '../src/ml/data/dataset.ts';
 import { embedItems } from '../src/ml/embed/embedder.ts';
 import { computeMetrics } from '../src/ml/evaluate/metrics.ts';
 import { headLogits, softmax } from '../src/ml/head/head.ts';
@@ -17,22 +16,15 @@ import { fitStandardizer, pack, standardize } from '../src/ml/head/standardize.t
 import { decodeRgb } from '../src/ml/preprocess.ts';
 import { classWeights } from '../src/ml/train/fit-heads.ts';
 import { trainSoftmaxGemm } from '../src/ml/train/softmax-gemm.ts';
+import { shippedSpecies } from './shipped.ts';
 
-const DATA = resolve(process.env.AQUAML_DATASETS_DIR ?? '../shared/data', 'fish-species');
-const { manifest } = await readArtifact(resolve('models/species/1'));
-const taps = manifest.backbone.taps;
-const whole = { ...preprocessSpec(manifest), crop: undefined };
-const train = await listImageFolder(join(DATA, 'train'));
-const val = await listImageFolder(join(DATA, 'val'));
-const labels = train.labels;
-const yOf = (items: readonly ImageItem[]) => Int32Array.from(items, (i) => labels.indexOf(i.label));
+const { manifest, taps, spec, train, val, labels, yOf, l2, maxIter } = await shippedSpecies();
+const whole = { ...spec, crop: undefined };
 const yTr = yOf(train.items);
 const yVal = yOf(val.items);
 const fold = train.items.map(
   (it) => parseInt(createHash('sha1').update(groupOf(it)).digest('hex').slice(0, 8), 16) % 5,
 );
-const l2 = Number(manifest.hyperparameters.l2);
-const maxIter = Number(manifest.hyperparameters.max_iter);
 
 async function fit(rows: Float32Array[], y: Int32Array) {
   const st = fitStandardizer(rows);

@@ -6,12 +6,11 @@
 // the 15136² covariance affordable). Weights are reported for a small grid and chosen nested
 // (on the other nine folds) so the figure is not picked on the fold it is scored on.
 // Usage: node bin/run-ts.js research/loco-head-residual.ts [rank=512] [nonfish dir]
-import { join, resolve } from 'node:path';
-import { backboneInt8, preprocessSpec } from '../src/ml/artifact/manifest.ts';
-import { readArtifact } from '../src/ml/artifact/store.ts';
+// (AQUAML_RESEARCH_MODEL: another model directory; research/shipped.ts)
+import { resolve } from 'node:path';
+import { backboneInt8 } from '../src/ml/artifact/manifest.ts';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
-import { parseBackboneId } from '../src/ml/backbone/specs.ts';
-import { type ImageItem, listImageFolder, sha256File } from '../src/ml/data/dataset.ts';
+import { sha256File } from '../src/ml/data/dataset.ts';
 import { embedItems } from '../src/ml/embed/embedder.ts';
 import { listImagesRecursive } from '../src/ml/evaluate/evaluate-model.ts';
 import { locoTable } from '../src/ml/evaluate/leave-one-class-out.ts';
@@ -23,18 +22,12 @@ import { openSetFeatures, quantile } from '../src/ml/openset.ts';
 import { fitPrincipalSubspace, residualScores } from '../src/ml/subspace.ts';
 import { classWeights } from '../src/ml/train/fit-heads.ts';
 import { trainSoftmaxGemm } from '../src/ml/train/softmax-gemm.ts';
+import { shippedSpecies } from './shipped.ts';
 
 const rank = Number(process.argv[2] ?? 512);
 const nonfishDir = process.argv[3];
-const DATA = resolve(process.env.AQUAML_DATASETS_DIR ?? '../shared/data', 'fish-species');
-const { manifest } = await readArtifact(resolve('models/species/1'));
-const taps = manifest.backbone.taps;
-const bspec = parseBackboneId(manifest.backbone.id);
-const spec = preprocessSpec(manifest);
-const train = await listImageFolder(join(DATA, 'train'));
-const val = await listImageFolder(join(DATA, 'val'));
-const labels = train.labels;
-const yOf = (items: readonly ImageItem[]) => Int32Array.from(items, (i) => labels.indexOf(i.label));
+const { manifest, taps, bspec, spec, train, val, labels, yOf, l2, maxIter } =
+  await shippedSpecies();
 const pool = new BackbonePool(resolve('data/store'));
 let trOrig: Float32Array[], trFlip: Float32Array[], valRows: Float32Array[];
 let nonfish: Float32Array[] = [];
@@ -57,8 +50,6 @@ try {
 }
 const yTr = yOf(train.items);
 const yVal = yOf(val.items);
-const l2 = Number(manifest.hyperparameters.l2);
-const maxIter = Number(manifest.hyperparameters.max_iter);
 const nv = manifest.novelty!;
 const settings = {
   method: nv.method,
