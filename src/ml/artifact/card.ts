@@ -1,4 +1,5 @@
 // MODEL_CARD.md: intended use, data, metrics, per-class table, limitations, notices.
+import { cropOf } from '../preprocess.ts';
 import type { Manifest } from './manifest.ts';
 import { BACKBONE_NOTICE, F4K_NOTICE } from './notice.ts';
 
@@ -9,10 +10,8 @@ const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
 /** How an image becomes the backbone's input, as a reader of the card needs it. */
 function preprocessingLine(m: Manifest): string {
   const p = m.preprocessing;
-  const crop =
-    p.crop !== undefined && p.crop < 1
-      ? `the centre ${Math.round(p.crop * 100)} % of each side, `
-      : '';
+  const share = cropOf(p);
+  const crop = share < 1 ? `the centre ${Math.round(share * 100)} % of each side, ` : '';
   const fit = p.fit === 'stretch' ? 'stretched' : 'letterboxed';
   return `${crop}${fit} to ${p.size}x${p.size} (${p.kernel}), RGB scaled to ${p.scale}`;
 }

@@ -5,7 +5,7 @@ import type { ActivationRanges } from '../backbone/onnx-writer.ts';
 import type { BackbonePrecision, Int8Quantization } from '../backbone/quantize.ts';
 import type { NoveltyMethod, NoveltyScales, NoveltyWeights } from '../novelty.ts';
 import type { OpenSetSpace } from '../openset.ts';
-import type { PreprocessSpec } from '../preprocess.ts';
+import { cropOf, type PreprocessSpec } from '../preprocess.ts';
 
 export const MANIFEST_FORMAT = 'aquaml-model/1';
 
@@ -130,7 +130,8 @@ export function preprocessSpec(manifest: Pick<Manifest, 'preprocessing'>): Prepr
     fit: p.fit,
     kernel: p.kernel,
     scale: p.scale,
-    ...(p.crop !== undefined && p.crop < 1 ? { crop: p.crop } : {}),
+    // Checked here, when a model loads, rather than failing every request that decodes for it.
+    ...(cropOf(p) < 1 ? { crop: p.crop } : {}),
   };
 }
 
