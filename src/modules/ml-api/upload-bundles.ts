@@ -124,7 +124,7 @@ function zipDirectory(b: Buffer): { offset: number; count: number } {
       // Zip64: the locator just before points at the 64-bit record.
       if (b.readUInt32LE(i - 20) !== 0x07064b50) throw unreadable('bad zip64 locator');
       const at = Number(b.readBigUInt64LE(i - 12));
-      if (at + 56 > b.length || b.readUInt32LE(at) !== 0x06064b50)
+      if (!Number.isSafeInteger(at) || at + 56 > b.length || b.readUInt32LE(at) !== 0x06064b50)
         throw unreadable('bad zip64 record');
       count = Number(b.readBigUInt64LE(at + 32));
       offset = Number(b.readBigUInt64LE(at + 48));
@@ -146,6 +146,7 @@ function zipEntries(b: Buffer, meter: BudgetMeter): ZipEntry[] {
     const extraLength = b.readUInt16LE(p + 30);
     const commentLength = b.readUInt16LE(p + 32);
     const flags = b.readUInt16LE(p + 8);
+    if (p + 46 + nameLength + extraLength + commentLength > b.length) throw unreadable('bad entry');
     const name = b.toString(flags & 0x800 ? 'utf8' : 'latin1', p + 46, p + 46 + nameLength);
     let compressedSize = b.readUInt32LE(p + 20);
     let size = b.readUInt32LE(p + 24);
@@ -156,9 +157,11 @@ function zipEntries(b: Buffer, meter: BudgetMeter): ZipEntry[] {
     while (e + 4 <= extraEnd) {
       const id = b.readUInt16LE(e);
       const length = b.readUInt16LE(e + 2);
+      if (e + 4 + length > extraEnd) throw unreadable('bad extra field');
       if (id === 0x0001) {
         let q = e + 4;
         const next = () => {
+          if (q + 8 > e + 4 + length) throw unreadable('bad zip64 extra field');
           const v = Number(b.readBigUInt64LE(q));
           q += 8;
           return v;
@@ -182,8 +185,18 @@ function zipEntries(b: Buffer, meter: BudgetMeter): ZipEntry[] {
   return entries;
 }
 
+/** Every offset above is checked; a RangeError left over still means a malformed file, not a fault. */
+function readZipEntries(b: Buffer, meter: BudgetMeter): ZipEntry[] {
+  try {
+    return zipEntries(b, meter);
+  } catch (err) {
+    if (err instanceof RangeError) throw unreadable('an offset points outside the file');
+    throw err;
+  }
+}
+
 async function unzip(b: Buffer, meter: BudgetMeter): Promise<BatchImage[]> {
-  const wanted = zipEntries(b, meter).filter((e) => !e.name.endsWith('/') && !SKIP.test(e.name));
+  const wanted = readZipEntries(b, meter).filter((e) => !e.name.endsWith('/') && !SKIP.test(e.name));
   // Every declared size is charged before anything is inflated: a bomb is refused right here.
   for (const e of wanted) {
     meter.image(e.name, e.size);
