@@ -23,7 +23,10 @@ function sampleZip(): { zip: Buffer; central: number } {
 
 async function refusal(data: Buffer): Promise<HttpError> {
   try {
-    await expandBatch([{ field: 'files', filename: 'x.zip', mimetype: 'application/zip', data }], budget);
+    await expandBatch(
+      [{ field: 'files', filename: 'x.zip', mimetype: 'application/zip', data }],
+      budget,
+    );
   } catch (err) {
     assert.ok(err instanceof HttpError, `not a refusal: ${String(err)}`);
     return err;

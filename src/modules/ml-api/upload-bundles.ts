@@ -196,7 +196,9 @@ function readZipEntries(b: Buffer, meter: BudgetMeter): ZipEntry[] {
 }
 
 async function unzip(b: Buffer, meter: BudgetMeter): Promise<BatchImage[]> {
-  const wanted = readZipEntries(b, meter).filter((e) => !e.name.endsWith('/') && !SKIP.test(e.name));
+  const wanted = readZipEntries(b, meter).filter(
+    (e) => !e.name.endsWith('/') && !SKIP.test(e.name),
+  );
   // Every declared size is charged before anything is inflated: a bomb is refused right here.
   for (const e of wanted) {
     meter.image(e.name, e.size);
