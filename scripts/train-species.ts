@@ -38,8 +38,6 @@ const r = await trainModel({
   cacheDir: resolve('data/embed-cache'),
   storeDir: resolve('data/store'),
   oodDir: existsSync(resolve(nonfish, '.complete')) ? nonfish : undefined,
-  oodDescription:
-    'data/nonfish from scripts/fetch-nonfish.sh: Debian darknet photos (7), tuxpaint-stamps-default photo stamps without fish/cartoons/symbols, and 84 small crops of the darknet photos',
   createdAt: process.env.AQUAML_CREATED_AT,
   onProgress: (p) => {
     if (p.phase === 'embed' && p.done !== p.total && performance.now() - last < 2000) return;

@@ -3,7 +3,7 @@
 // out-of-distribution images (e.g. non-fish) adds open-set figures.
 import { readFile } from 'node:fs/promises';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { Classifier, Prediction } from '../classifier.ts';
 import { listImageFolder } from '../data/dataset.ts';
 import { preprocess } from '../preprocess.ts';
@@ -21,7 +21,17 @@ export interface EvaluateOptions {
 export interface Evaluation extends Metrics {
   unknown_rate: number;
   unknown_classes: string[];
-  ood?: { n: number; unknown_rate: number; auroc: number };
+  ood?: OpenSetFigures & { by_source: Record<string, OpenSetFigures> };
+}
+
+/**
+ * Non-fish images against fish val. The threshold is set on fish val alone, so every source's
+ * figures are already leave-one-source-out: no non-fish image chose it.
+ */
+export interface OpenSetFigures {
+  n: number;
+  unknown_rate: number;
+  auroc: number;
 }
 
 async function predictPaths(
@@ -86,13 +96,23 @@ export async function evaluateModel(
   };
   if (oodPaths.length) {
     const ood = await predictPaths(classifier, oodPaths, opts, folder.items.length, total);
-    result.ood = {
-      n: ood.length,
-      unknown_rate: ood.filter((p) => p.status === 'unknown').length / ood.length,
+    const figures = (some: Prediction[]): OpenSetFigures => ({
+      n: some.length,
+      unknown_rate: some.filter((p) => p.status === 'unknown').length / some.length,
       auroc: auroc(
         preds.map((p) => p.ood_score),
-        ood.map((p) => p.ood_score),
+        some.map((p) => p.ood_score),
       ),
+    });
+    // A source is the folder an image sits in, relative to the OOD folder.
+    const bySource = new Map<string, Prediction[]>();
+    oodPaths.forEach((p, i) => {
+      const source = relative(opts.oodDir!, dirname(p)) || '.';
+      bySource.set(source, [...(bySource.get(source) ?? []), ood[i]!]);
+    });
+    result.ood = {
+      ...figures(ood),
+      by_source: Object.fromEntries([...bySource].map(([source, some]) => [source, figures(some)])),
     };
   }
   return result;
@@ -112,6 +132,10 @@ export function formatEvaluation(e: Evaluation, title = 'evaluation'): string {
   if (e.ood)
     lines.push(
       `open set: ${e.ood.n} OOD images, ${(e.ood.unknown_rate * 100).toFixed(1)} % unknown, AUROC ${f3(e.ood.auroc)}`,
+      ...Object.entries(e.ood.by_source).map(
+        ([source, f]) =>
+          `  ${source}: ${f.n} images, ${(f.unknown_rate * 100).toFixed(1)} % unknown, AUROC ${f3(f.auroc)}`,
+      ),
     );
   lines.push('', 'coverage at confidence thresholds:');
   for (const c of e.coverage)

@@ -1,0 +1,65 @@
+// Issue 14: the open set per non-fish source. The served rule (prototype similarity, novelty
+// score and confidence gates, thresholds set on fish val) as `aquaml evaluate --ood` reports it,
+// and each score alone (`ood_score`: max cosine to the prototypes; `novelty_score`: max-logit +
+// ½·residual, §15) at 2, 5 and 10 % of fish val rejected. Every threshold comes from fish val
+// only, so each source's share is a leave-one-source-out figure.
+// Usage: bash scripts/fetch-nonfish.sh && node bin/run-ts.js research/open-set-sources.ts
+//   (docs/model-research.md §20)
+import { readFile } from 'node:fs/promises';
+import { dirname, relative, resolve } from 'node:path';
+import { BackbonePool } from '../src/ml/backbone/session.ts';
+import { loadModel, type Prediction } from '../src/ml/classifier.ts';
+import { listImageFolder } from '../src/ml/data/dataset.ts';
+import { listImagesRecursive } from '../src/ml/evaluate/evaluate-model.ts';
+import { preprocess } from '../src/ml/preprocess.ts';
+
+const nonfish = resolve('data/nonfish');
+const pool = new BackbonePool(resolve('data/store'));
+try {
+  const clf = await loadModel(
+    resolve(process.env.AQUAML_RESEARCH_MODEL ?? 'models/species/1'),
+    pool,
+  );
+  const predict = async (paths: readonly string[]): Promise<Prediction[]> => {
+    const out: Prediction[] = [];
+    for (let i = 0; i < paths.length; i += 32) {
+      const xs = await Promise.all(
+        paths.slice(i, i + 32).map(async (p) => preprocess(await readFile(p), clf.preprocessing)),
+      );
+      out.push(...(await clf.predictBatch(xs, { topK: 1 })));
+    }
+    return out;
+  };
+  const fishVal = await listImageFolder(resolve('../shared/data/fish-species/val'));
+  const fish = await predict(fishVal.items.map((i) => i.path));
+  const paths = await listImagesRecursive(nonfish);
+  const other = await predict(paths);
+  const sources = new Map<string, Prediction[]>();
+  paths.forEach((p, i) => {
+    const s = relative(nonfish, dirname(p));
+    sources.set(s, [...(sources.get(s) ?? []), other[i]!]);
+  });
+  const scores = {
+    prototype: (p: Prediction) => p.ood_score,
+    novelty: (p: Prediction) => p.novelty_score ?? Infinity,
+  };
+  const share = (ps: Prediction[], keep: (p: Prediction) => boolean) =>
+    +((100 * ps.filter(keep).length) / ps.length).toFixed(1);
+  const unknown = (p: Prediction) => p.status === 'unknown';
+  console.log(
+    JSON.stringify({ source: 'fish val (lost)', n: fish.length, served: share(fish, unknown) }),
+  );
+  for (const [source, ps] of [...sources, ['all non-fish', other] as const]) {
+    const row: Record<string, unknown> = { source, n: ps.length, served: share(ps, unknown) };
+    for (const [name, score] of Object.entries(scores)) {
+      const sorted = fish.map(score).sort((a, b) => a - b);
+      row[name] = [0.02, 0.05, 0.1].map((loss) => {
+        const t = sorted[Math.floor(loss * sorted.length)]!;
+        return share(ps, (p) => score(p) < t);
+      });
+    }
+    console.log(JSON.stringify(row));
+  }
+} finally {
+  await pool.close();
+}
