@@ -155,7 +155,13 @@ function AlertCard({ alert: a, onChanged }: { alert: Alert; onChanged: () => voi
 
 function Timeline({ alert: a }: { alert: Alert }) {
   const who = useWho();
-  const events = useApi<{ items: TimelineEvent[] }>(`/api/v1/alerts/${a.id}/timeline`);
+  // Polled while shown: webhook deliveries land on the timeline without changing the alert, so
+  // the alerts stream does not announce them.
+  const events = useApi<{ items: TimelineEvent[] }>(
+    `/api/v1/alerts/${a.id}/timeline`,
+    undefined,
+    15_000,
+  );
   return (
     <Remote state={events} isEmpty={(d) => d.items.length === 0} empty="No events recorded.">
       {(d) => (
