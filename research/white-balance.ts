@@ -5,32 +5,23 @@
 // that shift. `border` scales each channel so the pixels the centre crop leaves out (mostly water)
 // average grey; `gray-world` so the whole image does. Not shipped: the balancing lives here only.
 // Usage: node bin/run-ts.js research/white-balance.ts   (docs/model-research.md §19)
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { backboneInt8 } from '../src/ml/artifact/manifest.ts';
 import { BackbonePool, type BackboneSession } from '../src/ml/backbone/session.ts';
-import { groupOf, type ImageItem } from '../src/ml/data/dataset.ts';
+import type { ImageItem } from '../src/ml/data/dataset.ts';
 import { concatTaps } from '../src/ml/embed/embedder.ts';
-import { computeMetrics } from '../src/ml/evaluate/metrics.ts';
-import { headLogits, softmax } from '../src/ml/head/head.ts';
-import { fitStandardizer, pack, standardize } from '../src/ml/head/standardize.ts';
 import { decodeRgb, flipHorizontal, toFloat } from '../src/ml/preprocess.ts';
-import { classWeights } from '../src/ml/train/fit-heads.ts';
-import { trainSoftmaxGemm } from '../src/ml/train/softmax-gemm.ts';
 import { shippedSpecies } from './shipped.ts';
+import { valAndCv } from './val-and-cv.ts';
 
 type Mode = 'none' | 'border' | 'gray-world';
-const { manifest, taps, spec, train, val, labels, yOf, l2, maxIter } = await shippedSpecies();
+const shipped = await shippedSpecies();
+const { manifest, taps, spec, train, val } = shipped;
 const crop = spec.crop ?? 1;
 // The shipped pipeline stretches to `full` and keeps the centre `size`: the same pixels here.
 const full = Math.round(spec.size / crop);
 const margin = Math.floor((full - spec.size) / 2);
-const yTr = yOf(train.items);
-const yVal = yOf(val.items);
-const fold = train.items.map(
-  (it) => parseInt(createHash('sha1').update(groupOf(it)).digest('hex').slice(0, 8), 16) % 5,
-);
 
 function balancedCentre(rgb: Uint8Array, mode: Mode): Uint8Array {
   const sum = [0, 0, 0];
@@ -85,16 +76,6 @@ async function embed(
   return out;
 }
 
-async function fit(rows: Float32Array[], y: Int32Array) {
-  const st = fitStandardizer(rows);
-  const head = await trainSoftmaxGemm(pack(rows.map((r) => standardize(st, r))), y, labels.length, {
-    l2,
-    classWeights: classWeights(y, labels.length),
-    maxIter,
-  });
-  return (r: Float32Array) => softmax(headLogits(head, standardize(st, r)));
-}
-
 const pool = new BackbonePool(resolve('data/store'));
 try {
   const session = await pool.get(manifest.backbone.id, taps, backboneInt8(manifest.backbone));
@@ -102,33 +83,8 @@ try {
     const trO = await embed(session, train.items, mode, false);
     const trF = await embed(session, train.items, mode, true);
     const va = await embed(session, val.items, mode, false);
-    const all = await fit([...trO, ...trF], Int32Array.from([...yTr, ...yTr]));
-    const v = computeMetrics(yVal, va.map(all), labels);
-    const truth: number[] = [];
-    const probs: Float64Array[] = [];
-    for (let k = 0; k < 5; k++) {
-      const inTrain = [...train.items.keys()].filter((i) => fold[i] !== k);
-      const predict = await fit(
-        [...inTrain.map((i) => trO[i]!), ...inTrain.map((i) => trF[i]!)],
-        Int32Array.from([...inTrain, ...inTrain].map((i) => yTr[i]!)),
-      );
-      for (const i of train.items.keys())
-        if (fold[i] === k) {
-          truth.push(yTr[i]!);
-          probs.push(predict(trO[i]!));
-        }
-    }
-    const cv = computeMetrics(truth, probs, labels);
-    console.log(
-      JSON.stringify({
-        whiteBalance: mode,
-        val_top1: +v.accuracy.toFixed(3),
-        val_macro_f1: +v.macro_f1.toFixed(3),
-        val_recall_acanthurus: +v.per_class['acanthurus-nigrofuscus']!.recall.toFixed(3),
-        cv_top1: +cv.accuracy.toFixed(3),
-        cv_macro_f1: +cv.macro_f1.toFixed(3),
-      }),
-    );
+    const scores = await valAndCv(shipped, { trainOriginal: trO, trainFlipped: trF, val: va });
+    console.log(JSON.stringify({ whiteBalance: mode, ...scores }));
   }
 } finally {
   await pool.close();

@@ -1,0 +1,63 @@
+// The scoring shared by the preprocessing levers of issue 14 (§17, §19): the shipped head recipe
+// (softmax, λ and iterations from the manifest, class weights) trained on originals + mirrors,
+// scored on val and on grouped 5-fold cross-validation of train (clips as groups, folds by a hash
+// of the clip).
+import { createHash } from 'node:crypto';
+import { groupOf } from '../src/ml/data/dataset.ts';
+import { computeMetrics } from '../src/ml/evaluate/metrics.ts';
+import { headLogits, softmax } from '../src/ml/head/head.ts';
+import { fitStandardizer, pack, standardize } from '../src/ml/head/standardize.ts';
+import { classWeights } from '../src/ml/train/fit-heads.ts';
+import { trainSoftmaxGemm } from '../src/ml/train/softmax-gemm.ts';
+import type { shippedSpecies } from './shipped.ts';
+
+type Shipped = Awaited<ReturnType<typeof shippedSpecies>>;
+
+/** Features of every train image (and its mirror) and of every val image, in the split's order. */
+export interface LeverFeatures {
+  trainOriginal: Float32Array[];
+  trainFlipped: Float32Array[];
+  val: Float32Array[];
+}
+
+export async function valAndCv(s: Shipped, f: LeverFeatures) {
+  const { train, val, labels, yOf, l2, maxIter } = s;
+  const yTr = yOf(train.items);
+  const fold = train.items.map(
+    (it) => parseInt(createHash('sha1').update(groupOf(it)).digest('hex').slice(0, 8), 16) % 5,
+  );
+  const fit = async (rows: Float32Array[], y: Int32Array) => {
+    const st = fitStandardizer(rows);
+    const head = await trainSoftmaxGemm(
+      pack(rows.map((r) => standardize(st, r))),
+      y,
+      labels.length,
+      { l2, classWeights: classWeights(y, labels.length), maxIter },
+    );
+    return (r: Float32Array) => softmax(headLogits(head, standardize(st, r)));
+  };
+  const all = await fit([...f.trainOriginal, ...f.trainFlipped], Int32Array.from([...yTr, ...yTr]));
+  const v = computeMetrics(yOf(val.items), f.val.map(all), labels);
+  const truth: number[] = [];
+  const probs: Float64Array[] = [];
+  for (let k = 0; k < 5; k++) {
+    const inTrain = [...train.items.keys()].filter((i) => fold[i] !== k);
+    const predict = await fit(
+      [...inTrain.map((i) => f.trainOriginal[i]!), ...inTrain.map((i) => f.trainFlipped[i]!)],
+      Int32Array.from([...inTrain, ...inTrain].map((i) => yTr[i]!)),
+    );
+    for (const i of train.items.keys())
+      if (fold[i] === k) {
+        truth.push(yTr[i]!);
+        probs.push(predict(f.trainOriginal[i]!));
+      }
+  }
+  const cv = computeMetrics(truth, probs, labels);
+  return {
+    val_top1: +v.accuracy.toFixed(3),
+    val_macro_f1: +v.macro_f1.toFixed(3),
+    val_recall_acanthurus: +v.per_class['acanthurus-nigrofuscus']!.recall.toFixed(3),
+    cv_top1: +cv.accuracy.toFixed(3),
+    cv_macro_f1: +cv.macro_f1.toFixed(3),
+  };
+}
