@@ -52,7 +52,7 @@ describe('zip central directory bounds', () => {
     zip.writeUInt16LE(0xfff0, central + 30);
     const err = await refusal(zip);
     assert.equal(err.status, 400);
-    assert.match(err.message + JSON.stringify(err), /zip file could not be read/);
+    assert.match(err.message, /zip file could not be read/);
   });
 
   test('a zip64 extra field shorter than the sizes it must carry is a 400', async () => {

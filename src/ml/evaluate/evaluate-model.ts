@@ -108,7 +108,9 @@ export async function evaluateModel(
     const bySource = new Map<string, Prediction[]>();
     oodPaths.forEach((p, i) => {
       const source = relative(opts.oodDir!, dirname(p)) || '.';
-      bySource.set(source, [...(bySource.get(source) ?? []), ood[i]!]);
+      const some = bySource.get(source) ?? [];
+      some.push(ood[i]!);
+      bySource.set(source, some);
     });
     result.ood = {
       ...figures(ood),
