@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { backboneInt8 } from '../src/ml/artifact/manifest.ts';
+import { backboneInt8, noveltySettings } from '../src/ml/artifact/manifest.ts';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
 import { type ImageItem } from '../src/ml/data/dataset.ts';
 import { embedItems } from '../src/ml/embed/embedder.ts';
@@ -149,13 +149,7 @@ try {
         valRaw: valRows,
         valY: yVal,
         openSet: (r) => openSetFeatures(r, taps, bspec.width, manifest.open_set.feature_space),
-        settings: {
-          method: nv.method,
-          shrinkage: nv.shrinkage,
-          rank: nv.rank,
-          weights: nv.weights,
-          knownFishLoss: nv.known_fish_loss,
-        },
+        settings: noveltySettings(nv),
         l2,
         maxIter,
       },

@@ -8,7 +8,7 @@
 // Usage: node bin/run-ts.js research/loco-head-residual.ts [rank=512] [nonfish dir]
 // (AQUAML_RESEARCH_MODEL: another model directory; research/shipped.ts)
 import { resolve } from 'node:path';
-import { backboneInt8 } from '../src/ml/artifact/manifest.ts';
+import { backboneInt8, noveltySettings } from '../src/ml/artifact/manifest.ts';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
 import { sha256File } from '../src/ml/data/dataset.ts';
 import { embedItems } from '../src/ml/embed/embedder.ts';
@@ -51,13 +51,7 @@ try {
 const yTr = yOf(train.items);
 const yVal = yOf(val.items);
 const nv = manifest.novelty!;
-const settings = {
-  method: nv.method,
-  shrinkage: nv.shrinkage,
-  rank: nv.rank,
-  weights: nv.weights,
-  knownFishLoss: nv.known_fish_loss,
-};
+const settings = noveltySettings(nv);
 const openNov = (r: Float32Array) =>
   noveltyFeatures(openSetFeatures(r, taps, bspec.width, manifest.open_set.feature_space));
 const valNov = valRows.map(openNov);

@@ -6,16 +6,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LoadResult } from './load.ts';
 
-export interface WrkResult {
-  requests: number;
-  rps: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  /** Socket errors and non-2xx/3xx answers. */
-  errors: number;
-}
+/** What autocannon's runs report, less the labels; `errors` counts socket errors and non-2xx/3xx answers. */
+export type WrkResult = Pick<LoadResult, 'requests' | 'rps' | 'p50' | 'p95' | 'p99' | 'errors'>;
 
 export function wrkAvailable(): boolean {
   return spawnSync('wrk', ['--version']).error === undefined;

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
-import { backboneInt8, preprocessSpec } from '../../src/ml/artifact/manifest.ts';
+import { backboneInt8, noveltySettings, preprocessSpec } from '../../src/ml/artifact/manifest.ts';
 import { readArtifact } from '../../src/ml/artifact/store.ts';
 import { BackbonePool } from '../../src/ml/backbone/session.ts';
 import { parseBackboneId } from '../../src/ml/backbone/specs.ts';
@@ -63,13 +63,7 @@ test(
           valRaw: va.original,
           valY: Int32Array.from(val.items, (i) => train.labels.indexOf(i.label)),
           openSet: (r) => openSetFeatures(r, taps, bspec.width, manifest.open_set.feature_space),
-          settings: {
-            method: nv.method,
-            shrinkage: nv.shrinkage,
-            rank: nv.rank,
-            weights: nv.weights,
-            knownFishLoss: nv.known_fish_loss,
-          },
+          settings: noveltySettings(nv),
           l2: Number(manifest.hyperparameters.l2),
           maxIter: Number(manifest.hyperparameters.max_iter),
           onFold: (label, s) => t.diagnostic(`fold without ${label}: ${s.toFixed(0)} s`),

@@ -3,7 +3,7 @@
 // `prototypes.bin` (float16), addressed by element offsets listed here.
 import type { ActivationRanges } from '../backbone/onnx-writer.ts';
 import type { BackbonePrecision, Int8Quantization } from '../backbone/quantize.ts';
-import type { NoveltyMethod, NoveltyScales, NoveltyWeights } from '../novelty.ts';
+import type { NoveltyMethod, NoveltyScales, NoveltySettings, NoveltyWeights } from '../novelty.ts';
 import type { OpenSetSpace } from '../openset.ts';
 import { cropOf, type PreprocessSpec } from '../preprocess.ts';
 
@@ -139,6 +139,17 @@ export function preprocessSpec(manifest: Pick<Manifest, 'preprocessing'>): Prepr
  * The activation ranges of the int8 graph a manifest's backbone asks for, or undefined for fp32
  * (the default: manifests that predate int8 backbones have no `precision`).
  */
+/** The settings a model's novelty check was fitted with, to fit it again the same way. */
+export function noveltySettings(novelty: NonNullable<Manifest['novelty']>): NoveltySettings {
+  return {
+    method: novelty.method,
+    shrinkage: novelty.shrinkage,
+    rank: novelty.rank,
+    weights: novelty.weights,
+    knownFishLoss: novelty.known_fish_loss,
+  };
+}
+
 export function backboneInt8(backbone: Manifest['backbone']): ActivationRanges | undefined {
   const precision: unknown = backbone.precision ?? 'fp32';
   if (precision === 'fp32') return undefined;
