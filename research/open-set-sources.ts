@@ -37,7 +37,9 @@ try {
   const sources = new Map<string, Prediction[]>();
   paths.forEach((p, i) => {
     const s = relative(nonfish, dirname(p));
-    sources.set(s, [...(sources.get(s) ?? []), other[i]!]);
+    const some = sources.get(s) ?? [];
+    some.push(other[i]!);
+    sources.set(s, some);
   });
   const scores = {
     prototype: (p: Prediction) => p.ood_score,

@@ -135,10 +135,6 @@ export function preprocessSpec(manifest: Pick<Manifest, 'preprocessing'>): Prepr
   };
 }
 
-/**
- * The activation ranges of the int8 graph a manifest's backbone asks for, or undefined for fp32
- * (the default: manifests that predate int8 backbones have no `precision`).
- */
 /** The settings a model's novelty check was fitted with, to fit it again the same way. */
 export function noveltySettings(novelty: NonNullable<Manifest['novelty']>): NoveltySettings {
   return {
@@ -150,6 +146,10 @@ export function noveltySettings(novelty: NonNullable<Manifest['novelty']>): Nove
   };
 }
 
+/**
+ * The activation ranges of the int8 graph a manifest's backbone asks for, or undefined for fp32
+ * (the default: manifests that predate int8 backbones have no `precision`).
+ */
 export function backboneInt8(backbone: Manifest['backbone']): ActivationRanges | undefined {
   const precision: unknown = backbone.precision ?? 'fp32';
   if (precision === 'fp32') return undefined;
