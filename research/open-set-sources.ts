@@ -3,8 +3,11 @@
 // and each score alone (`ood_score`: max cosine to the prototypes; `novelty_score`: max-logit +
 // ½·residual, §15) at 2, 5 and 10 % of fish val rejected. Every threshold comes from fish val
 // only, so each source's share is a leave-one-source-out figure.
+// Then the rules the served gate was chosen from (§22), each at the largest equal per-score
+// quantile that loses <= 5 % of fish val, and a leave-one-source-out choice among them: for each
+// source, the rule that does best on the other sources, scored on the source.
 // Usage: bash scripts/fetch-nonfish.sh && node bin/run-ts.js research/open-set-sources.ts
-//   (docs/model-research.md §20)
+//   (docs/model-research.md §20, §22)
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
@@ -62,6 +65,58 @@ try {
     }
     console.log(JSON.stringify(row));
   }
+  const cut = (xs: number[], r: number) => xs.toSorted((a, b) => a - b)[Math.floor(r * xs.length)]!;
+  const gates = {
+    similarity: (p: Prediction) => p.ood_score,
+    novelty: (p: Prediction) => p.novelty_score ?? Infinity,
+    confidence: (p: Prediction) => p.confidence,
+  };
+  type Gate = keyof typeof gates;
+  const ruleAt = (names: Gate[], r: number) => {
+    const ts = names.map((g) => [gates[g], cut(fish.map(gates[g]), r)] as const);
+    return (p: Prediction) => ts.some(([score, t]) => score(p) < t);
+  };
+  const rules = Object.fromEntries(
+    (
+      [['novelty'], ['similarity', 'novelty'], ['similarity', 'novelty', 'confidence']] as Gate[][]
+    ).map((names) => {
+      let r = 0;
+      for (let q = 1; q <= 100; q++) if (share(fish, ruleAt(names, q / 1000)) <= 5) r = q / 1000;
+      return [names.join(' or '), ruleAt(names, r)];
+    }),
+  );
+  for (const [name, rejects] of Object.entries(rules)) {
+    const row: Record<string, unknown> = { rule: name, 'fish val lost': share(fish, rejects) };
+    for (const [source, ps] of [...sources, ['all non-fish', other] as const])
+      row[source] = share(ps, rejects);
+    console.log(JSON.stringify(row));
+  }
+  // Two ways to choose on the other sources: the most of their images pooled (stamps weigh 426 of
+  // 757), or the best worst source (the issue's bar is per source).
+  const choosers = {
+    pooled: (rest: [string, Prediction[]][], rejects: (p: Prediction) => boolean) =>
+      share(
+        rest.flatMap(([, some]) => some),
+        rejects,
+      ),
+    'worst source': (rest: [string, Prediction[]][], rejects: (p: Prediction) => boolean) =>
+      Math.min(...rest.map(([, some]) => share(some, rejects))),
+  };
+  for (const [chooser, merit] of Object.entries(choosers))
+    for (const [source, ps] of sources) {
+      const rest = [...sources].filter(([s]) => s !== source);
+      const [name, rejects] = Object.entries(rules).sort(
+        ([, a], [, b]) => merit(rest, b) - merit(rest, a),
+      )[0]!;
+      console.log(
+        JSON.stringify({
+          chooser,
+          'held out': source,
+          'rule chosen': name,
+          rejected: share(ps, rejects),
+        }),
+      );
+    }
 } finally {
   await pool.close();
 }

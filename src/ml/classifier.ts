@@ -2,12 +2,18 @@
 // session, then the small head, temperature, and the open-set check in plain TypeScript.
 import type { BackbonePool, BackboneSession } from './backbone/session.ts';
 import { concatTaps } from './embed/embedder.ts';
-import { backboneInt8, type Manifest, preprocessSpec } from './artifact/manifest.ts';
+import { backboneInt8, type Manifest, preprocessSpec, unknownRule } from './artifact/manifest.ts';
 import { readArtifact } from './artifact/store.ts';
 import type { ModelParts } from './artifact/store.ts';
 import { MatMulABt } from './gemm.ts';
 import { combineNovelty, noveltyPartScores } from './novelty.ts';
-import { l2normalize, openSetFeatures } from './openset.ts';
+import {
+  l2normalize,
+  openSetFeatures,
+  type UnknownReason,
+  type UnknownRule,
+  unknownReason,
+} from './openset.ts';
 import { flipHorizontal } from './preprocess.ts';
 import type { PreprocessSpec } from './preprocess.ts';
 import { argmax, softmax } from './head/head.ts';
@@ -22,7 +28,7 @@ export interface Prediction {
    * any training fish) or `unknown_species` (a fish, unlike every known species); without one,
    * `out_of_distribution` covers both. `low_confidence`: too unsure between known classes.
    */
-  unknown_reason?: 'not_a_fish' | 'unknown_species' | 'out_of_distribution' | 'low_confidence';
+  unknown_reason?: UnknownReason;
   top_k: { label: string; confidence: number }[];
   ood_score: number;
   /** Novelty among fish (higher = more like a known species); with a novelty model only. */
@@ -55,6 +61,7 @@ export async function loadModel(artefactDir: string, backbones: BackbonePool): P
 
 class ArtefactClassifier implements Classifier {
   readonly preprocessing: PreprocessSpec;
+  private readonly rule: UnknownRule;
 
   constructor(
     readonly manifest: Manifest,
@@ -63,6 +70,7 @@ class ArtefactClassifier implements Classifier {
     private readonly matmul: MatMulABt,
   ) {
     this.preprocessing = preprocessSpec(manifest);
+    this.rule = unknownRule(manifest);
     if (session.inputSize !== this.preprocessing.size)
       throw new Error(
         `backbone input ${session.inputSize} != model input ${this.preprocessing.size}`,
@@ -152,16 +160,11 @@ class ArtefactClassifier implements Classifier {
       let ood = -1;
       for (let r = 0; r < P; r++) ood = Math.max(ood, sims[i * P + r]);
       const order = Array.from(p.keys()).sort((a, b) => p[b] - p[a] || a - b);
-      const reason: Prediction['unknown_reason'] =
-        ood < this.manifest.open_set.threshold
-          ? novelty !== undefined
-            ? 'not_a_fish'
-            : 'out_of_distribution'
-          : novelty !== undefined && novelty < nv!.threshold
-            ? 'unknown_species'
-            : p[best] < this.manifest.confidence_threshold
-              ? 'low_confidence'
-              : undefined;
+      const reason = unknownReason(this.rule, {
+        similarity: ood,
+        novelty,
+        confidence: p[best],
+      });
       let sum = 0;
       let sq = 0;
       for (const v of z) {

@@ -5,7 +5,7 @@
 // classes; an image is novel when its score falls below a threshold.
 import { inverseCholesky } from './cholesky.ts';
 import type { MatMulABt } from './gemm.ts';
-import { l2normalize, quantile } from './openset.ts';
+import { l2normalize, quantile, rejectionThreshold } from './openset.ts';
 import { fitPrincipalSubspace, residualScores, type PrincipalSubspace } from './subspace.ts';
 
 export { inverseCholesky };
@@ -415,15 +415,25 @@ export async function fitNovelty(
   valMaxLogits: readonly number[],
   settings: NoveltySettings,
   mm: MatMulABt,
+  /**
+   * The tensors as the artefact gives them back (a float16 round trip): the model is scored, and
+   * its threshold set, as it will be served. float16 moves scores by about 0.002, enough to carry
+   * a validation image across the threshold.
+   */
+  asStored?: (values: Float32Array) => Float32Array,
 ): Promise<NoveltyFit> {
-  const model = await fitNoveltyModel(trainRows.map(noveltyFeatures), y, classes, settings, mm);
+  const fitted = await fitNoveltyModel(trainRows.map(noveltyFeatures), y, classes, settings, mm);
+  const packed = asStored && packNoveltyTensors(fitted);
+  const model = packed
+    ? unpackNoveltyTensors(settings.method, asStored(packed.values), packed.tensors)
+    : fitted;
   const parts = await noveltyPartScores(model, valRows.map(noveltyFeatures), valMaxLogits, mm);
   const scales = noveltyScales(settings.method, parts);
   const valScores = combineNovelty(settings.method, parts, scales, settings.weights);
   return {
     model,
     valScores,
-    threshold: quantile(valScores, settings.knownFishLoss),
+    threshold: rejectionThreshold(valScores, settings.knownFishLoss),
     scales,
   };
 }

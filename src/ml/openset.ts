@@ -156,8 +156,59 @@ function sphericalKMeans(
   return centres;
 }
 
+/**
+ * The threshold (reject when score < threshold) that rejects floor(share · n) of these scores:
+ * halfway between the last rejected score and the first kept one, so a kept image's score sits
+ * clear of it. At the order statistic itself, the float noise between training and serving
+ * (a GEMM's summation order, scaled up by a small IQR) carries that image across.
+ */
+export function rejectionThreshold(scores: readonly number[], share: number): number {
+  const s = [...scores].sort((a, b) => a - b);
+  const k = Math.min(s.length - 1, Math.max(0, Math.floor(share * s.length)));
+  return k === 0 ? s[0] : (s[k - 1] + s[k]) / 2;
+}
+
 /** Score below which the given fraction of in-distribution scores fall (validation quantile). */
 export function quantile(scores: number[], q: number): number {
   const s = [...scores].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.floor(q * s.length)))];
+}
+
+/**
+ * Which scores turn an image away as not one of the model's kinds of fish.
+ * `novelty`: the novelty score alone, at its known-fish loss; the prototype similarity only names
+ * the reason (`not_a_fish` below its threshold, else `unknown_species`). At the same 5 % of fish
+ * val lost it rejects more non-fish of every source than both gates together
+ * (docs/model-research.md §22). `prototypes-or-novelty`: either score below its threshold (models
+ * trained before the novelty-only gate; models without a novelty check use the prototypes alone).
+ */
+export type OpenSetGate = 'prototypes-or-novelty' | 'novelty';
+
+export interface UnknownRule {
+  gate: OpenSetGate;
+  /** Prototype similarity (`ood_score`) threshold. */
+  similarity: number;
+  /** Novelty score threshold; absent when the model has no novelty check. */
+  novelty?: number;
+  /** Calibrated confidence under which a known-looking fish is still too uncertain to name. */
+  confidence: number;
+}
+
+export type UnknownReason =
+  'not_a_fish' | 'unknown_species' | 'out_of_distribution' | 'low_confidence';
+
+/** Why an image with these scores is answered `unknown`, or undefined when it is answered. */
+export function unknownReason(
+  rule: UnknownRule,
+  s: { similarity: number; novelty?: number; confidence: number },
+): UnknownReason | undefined {
+  const unlikeFish = s.similarity < rule.similarity;
+  if (rule.novelty === undefined || s.novelty === undefined) {
+    if (unlikeFish) return 'out_of_distribution';
+  } else if (s.novelty < rule.novelty) {
+    return unlikeFish ? 'not_a_fish' : 'unknown_species';
+  } else if (unlikeFish && rule.gate === 'prototypes-or-novelty') {
+    return 'not_a_fish';
+  }
+  return s.confidence < rule.confidence ? 'low_confidence' : undefined;
 }

@@ -1,7 +1,9 @@
 // The shipped model on the shared data, guarded at its measured level (top-1 0.921, macro-F1 0.896,
-// ECE 0.025: docs/model-research.md §17): top-1 >= 0.91, macro-F1 >= 0.88, ECE <= 0.05; <= 10 % of
-// fish val images come back unknown, >= 98 % of the non-fish set, and >= 90 % of each of its
-// sources (measured 95-100 %, §20: the thresholds are set on fish val, so no source chose them).
+// ECE 0.025: docs/model-research.md §17): top-1 >= 0.91, macro-F1 >= 0.88, ECE <= 0.05. The open
+// set at issue 14's operating point: the open-set check turns away <= 5 % of fish val (measured
+// 4.9 %, §22), >= 97 % of the non-fish set (98.3 %) and >= 92.5 % of each of its sources (measured
+// 95-100 %; one image of 40 below the least, for a borderline score). No source chose a threshold:
+// they are set on fish val alone. <= 7 % of fish val is unknown for any reason (5.7 %).
 // Slow on a cold cache (first embedding pass); skipped when the data set is absent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,12 +50,13 @@ test(
       assert.ok(ev.accuracy >= 0.91, `top-1 ${ev.accuracy}`);
       assert.ok(ev.macro_f1 >= 0.88, `macro-F1 ${ev.macro_f1}`);
       assert.ok(ev.ece <= 0.05, `ECE ${ev.ece}`);
-      assert.ok(ev.unknown_rate <= 0.1, `fish unknown rate ${ev.unknown_rate}`);
+      assert.ok(ev.unknown_rate <= 0.07, `fish unknown rate ${ev.unknown_rate}`);
+      assert.ok(ev.open_set_rejected_rate <= 0.05, `fish lost ${ev.open_set_rejected_rate}`);
       if (ev.ood) {
-        assert.ok(ev.ood.unknown_rate >= 0.98, `non-fish unknown rate ${ev.ood.unknown_rate}`);
+        assert.ok(ev.ood.unknown_rate >= 0.97, `non-fish unknown rate ${ev.ood.unknown_rate}`);
         assert.ok(Object.keys(ev.ood.by_source).length >= 9, 'every non-fish source is read');
         for (const [source, f] of Object.entries(ev.ood.by_source))
-          assert.ok(f.unknown_rate >= 0.9, `${source}: ${f.unknown_rate} unknown`);
+          assert.ok(f.unknown_rate >= 0.925, `${source}: ${f.unknown_rate} unknown`);
       }
     } finally {
       await pool.close();

@@ -26,6 +26,18 @@ function precisionLine(m: Manifest): string {
   return `int8 (static ${q.format.toUpperCase()}: weights int8 per channel, activations uint8 per tensor, ranges by ${q.calibration.method} over ${q.calibration.images} ${q.calibration.source}; the head was trained on int8 features)${change}`;
 }
 
+/** When an answer is `unknown`, in the words of the manifest's rule (openset.ts `unknownReason`). */
+function openSetParagraph(m: Manifest): string {
+  const similarity = `the maximum cosine similarity of its pooled backbone features to ${m.open_set.prototypes} class prototypes is below ${m.open_set.threshold.toFixed(4)} (the ${pct(m.open_set.val_quantile)} quantile on validation)`;
+  const confidence = `Otherwise, an image whose calibrated confidence is below ${m.confidence_threshold} is \`unknown\` (\`low_confidence\`).`;
+  const n = m.novelty;
+  if (!n) return `Open set: an image is \`unknown\` when ${similarity}. ${confidence}`;
+  const novelty = `its novelty score (${n.method}) is below ${n.threshold.toFixed(4)} (${pct(n.known_fish_loss)} of validation fish)`;
+  if ((m.open_set.gate ?? 'prototypes-or-novelty') === 'novelty')
+    return `Open set: an image is \`unknown\` when ${novelty}: \`not_a_fish\` when also ${similarity}, else \`unknown_species\`. ${confidence}`;
+  return `Open set: an image is \`unknown\` (\`not_a_fish\`) when ${similarity}, or (\`unknown_species\`) when ${novelty}. ${confidence}`;
+}
+
 export function modelCard(m: Manifest, opts: { f4k: boolean }): string {
   const v = m.metrics.val;
   const rows = m.labels.map((l) => {
@@ -62,10 +74,8 @@ Out of scope: medical, legal or regulatory decisions; species not listed; images
 | macro-F1 | ${v.macro_f1.toFixed(3)} |
 | ECE (15 bins, after temperature scaling) | ${v.ece.toFixed(3)} |
 | validation images returned \`unknown\` | ${pct(v.unknown_rate)} |
-${ood ? `| open-set AUROC (fish val vs. ${ood.n_nonfish} non-fish images) | ${ood.auroc.toFixed(3)} |\n| non-fish images returned \`unknown\` | ${pct(ood.nonfish_unknown_rate)} |\n` : ''}
-Open set: an image is \`unknown\` when the maximum cosine similarity of its pooled backbone features to
-${m.open_set.prototypes} class prototypes is below ${m.open_set.threshold.toFixed(4)} (the ${pct(m.open_set.val_quantile)} quantile on validation),
-or when its calibrated confidence is below ${m.confidence_threshold}.
+${ood ? `| open-set AUROC (fish val vs. ${ood.n_nonfish} non-fish images, on the score that rejects) | ${ood.auroc.toFixed(3)} |\n| non-fish images returned \`unknown\` | ${pct(ood.nonfish_unknown_rate)} |\n` : ''}
+${openSetParagraph(m)}
 ${ood ? `Non-fish images: ${ood.source}.\n` : ''}
 Temperature and thresholds were chosen on the validation set, so these figures are somewhat optimistic.
 

@@ -4,7 +4,7 @@
 import type { ActivationRanges } from '../backbone/onnx-writer.ts';
 import type { BackbonePrecision, Int8Quantization } from '../backbone/quantize.ts';
 import type { NoveltyMethod, NoveltyScales, NoveltySettings, NoveltyWeights } from '../novelty.ts';
-import type { OpenSetSpace } from '../openset.ts';
+import type { OpenSetGate, OpenSetSpace, UnknownRule } from '../openset.ts';
 import { cropOf, type PreprocessSpec } from '../preprocess.ts';
 
 export const MANIFEST_FORMAT = 'aquaml-model/1';
@@ -73,6 +73,8 @@ export interface Manifest {
     per_class: number;
     threshold: number;
     val_quantile: number;
+    /** Which scores reject an image (openset.ts); absent in older models: `prototypes-or-novelty`. */
+    gate?: OpenSetGate;
   };
   /**
    * "A fish, but not a species I know" (novelty.ts), on the L2-normalised open-set features:
@@ -132,6 +134,18 @@ export function preprocessSpec(manifest: Pick<Manifest, 'preprocessing'>): Prepr
     scale: p.scale,
     // Checked here, when a model loads, rather than failing every request that decodes for it.
     ...(cropOf(p) < 1 ? { crop: p.crop } : {}),
+  };
+}
+
+/** The thresholds that make a prediction `unknown` (openset.ts `unknownReason`). */
+export function unknownRule(
+  m: Pick<Manifest, 'open_set' | 'novelty' | 'confidence_threshold'>,
+): UnknownRule {
+  return {
+    gate: m.open_set.gate ?? 'prototypes-or-novelty',
+    similarity: m.open_set.threshold,
+    ...(m.novelty ? { novelty: m.novelty.threshold } : {}),
+    confidence: m.confidence_threshold,
   };
 }
 

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { readdir } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { unknownRule } from '../artifact/manifest.ts';
 import type { Classifier, Prediction } from '../classifier.ts';
 import { listImageFolder } from '../data/dataset.ts';
 import { preprocess } from '../preprocess.ts';
@@ -20,6 +21,8 @@ export interface EvaluateOptions {
 
 export interface Evaluation extends Metrics {
   unknown_rate: number;
+  /** Val images the open-set check turned away (`unknown` for any reason but low confidence). */
+  open_set_rejected_rate: number;
   unknown_classes: string[];
   ood?: OpenSetFigures & { by_source: Record<string, OpenSetFigures> };
 }
@@ -31,8 +34,12 @@ export interface Evaluation extends Metrics {
 export interface OpenSetFigures {
   n: number;
   unknown_rate: number;
+  /** Fish val against these images on the score that rejects (the novelty score when it decides). */
   auroc: number;
 }
+
+const rejectedByOpenSet = (p: Prediction) =>
+  p.status === 'unknown' && p.unknown_reason !== 'low_confidence';
 
 async function predictPaths(
   c: Classifier,
@@ -92,17 +99,17 @@ export async function evaluateModel(
   const result: Evaluation = {
     ...metrics,
     unknown_rate: preds.filter((p) => p.status === 'unknown').length / Math.max(1, preds.length),
+    open_set_rejected_rate: preds.filter(rejectedByOpenSet).length / Math.max(1, preds.length),
     unknown_classes: folder.labels.filter((l) => !labels.includes(l)),
   };
   if (oodPaths.length) {
     const ood = await predictPaths(classifier, oodPaths, opts, folder.items.length, total);
+    const byNovelty = unknownRule(classifier.manifest).gate === 'novelty';
+    const score = (p: Prediction) => (byNovelty ? (p.novelty_score ?? p.ood_score) : p.ood_score);
     const figures = (some: Prediction[]): OpenSetFigures => ({
       n: some.length,
       unknown_rate: some.filter((p) => p.status === 'unknown').length / some.length,
-      auroc: auroc(
-        preds.map((p) => p.ood_score),
-        some.map((p) => p.ood_score),
-      ),
+      auroc: auroc(preds.map(score), some.map(score)),
     });
     // A source is the folder an image sits in, relative to the OOD folder.
     const bySource = new Map<string, Prediction[]>();
@@ -125,7 +132,7 @@ const f3 = (v: number): string => v.toFixed(3);
 export function formatEvaluation(e: Evaluation, title = 'evaluation'): string {
   const lines = [
     `${title}: ${e.n} images`,
-    `top-1 accuracy ${f3(e.accuracy)}   macro-F1 ${f3(e.macro_f1)}   ECE (15 bins) ${f3(e.ece)}   unknown ${(e.unknown_rate * 100).toFixed(1)} %`,
+    `top-1 accuracy ${f3(e.accuracy)}   macro-F1 ${f3(e.macro_f1)}   ECE (15 bins) ${f3(e.ece)}   unknown ${(e.unknown_rate * 100).toFixed(1)} % (open set ${(e.open_set_rejected_rate * 100).toFixed(1)} %, the rest low confidence)`,
   ];
   if (e.unknown_classes.length)
     lines.push(

@@ -32,10 +32,12 @@ import {
   type OpenSetSpace,
   openSetSpace,
   type Prototypes,
-  quantile,
+  rejectionThreshold,
+  unknownReason,
 } from '../openset.ts';
 import { DEFAULT_PREPROCESS, decodeRgb, type PreprocessSpec } from '../preprocess.ts';
 import { confusionSvg } from '../artifact/confusion-svg.ts';
+import { decodeHalf, encodeHalf } from '../artifact/float16.ts';
 import { modelCard } from '../artifact/card.ts';
 import type { Manifest } from '../artifact/manifest.ts';
 import { packHead, writeArtifact } from '../artifact/store.ts';
@@ -44,7 +46,7 @@ import { fitHeads, type HeadCandidate } from './fit-heads.ts';
 import { argmax, headLogits, softmax } from '../head/head.ts';
 import { fitStandardizer, pack, type Standardizer, standardize } from '../head/standardize.ts';
 import { DEFAULTS, type TaskDefaults } from './defaults.ts';
-import { round, trainedManifest } from './trained-manifest.ts';
+import { round, trainedManifest, trainedRule } from './trained-manifest.ts';
 
 export interface TrainProgress {
   phase: 'scan' | 'embed' | 'fit' | 'calibrate' | 'write';
@@ -377,15 +379,17 @@ function calibrate(
   const space = openSetSpace(plan.taps);
   const osf = (r: Float32Array): Float32Array =>
     openSetFeatures(r, plan.taps, plan.bspec.width, space);
-  const prototypes = fitPrototypes(
+  const fittedPrototypes = fitPrototypes(
     rows.map(osf),
     yAug,
     data.labels.length,
     plan.hp.prototypesPerClass,
     plan.seed,
   );
+  // Thresholds are set on the prototypes as stored (float16), as they will be served.
+  const prototypes = { ...fittedPrototypes, vectors: roundTripHalf(fittedPrototypes.vectors) };
   const oodVal = emb.va.original.map((x) => oodScore(prototypes, osf(x)));
-  const oodThreshold = quantile(oodVal, plan.hp.oodQuantile);
+  const oodThreshold = rejectionThreshold(oodVal, plan.hp.oodQuantile);
   const conf = probs.map((p) => p[argmax(p)]);
   const confThreshold = pickConfidenceThreshold(conf, plan.hp.maxConfidenceRejection);
   const unknown =
@@ -407,6 +411,9 @@ function calibrate(
 }
 
 const maxLogit = (l: ArrayLike<number>): number => Math.max(...Array.from(l));
+
+/** Values as a float16 artefact file gives them back. */
+const roundTripHalf = (values: Float32Array): Float32Array => decodeHalf(encodeHalf(values));
 
 /**
  * "Unknown species": a Gaussian novelty score on the open-set features combined with the max
@@ -432,6 +439,7 @@ async function fitNoveltyCheck(
       cal.valLogits.map(maxLogit),
       settings,
       mm,
+      roundTripHalf,
     );
     let nonfish: number[] | undefined;
     if (emb.oo) {
@@ -445,12 +453,15 @@ async function fitNoveltyCheck(
       );
       nonfish = combineNovelty(settings.method, parts, fit.scales, settings.weights);
     }
+    const rule = trainedRule(cal, fit.threshold);
     const unknown =
       cal.conf.filter(
-        (c, i) =>
-          c < cal.confThreshold ||
-          cal.oodVal[i]! < cal.oodThreshold ||
-          fit.valScores[i]! < fit.threshold,
+        (confidence, i) =>
+          unknownReason(rule, {
+            similarity: cal.oodVal[i]!,
+            novelty: fit.valScores[i]!,
+            confidence,
+          }) !== undefined,
       ).length / cal.conf.length;
     return { fit, nonfish, unknown, packed: packNoveltyTensors(fit.model) };
   } finally {
@@ -468,13 +479,23 @@ async function openSetMetrics(
 ): Promise<NonNullable<Manifest['metrics']['ood']>> {
   const zs = oo.original.map((r) => standardize(fitted.st, r));
   const scores = oo.original.map((r) => oodScore(cal.prototypes, cal.osf(r)));
+  const rule = trainedRule(cal, novelty?.fit.threshold);
   const unknownOod = zs.filter((z, i) => {
     const p = softmax(headLogits(fitted.best.head, z), cal.T);
-    const novel = novelty !== undefined && novelty.nonfish![i]! < novelty.fit.threshold;
-    return scores[i] < cal.oodThreshold || novel || p[argmax(p)] < cal.confThreshold;
+    const reason = unknownReason(rule, {
+      similarity: scores[i]!,
+      novelty: novelty?.nonfish?.[i],
+      confidence: p[argmax(p)]!,
+    });
+    return reason !== undefined;
   }).length;
+  // The AUROC of the score that rejects: the novelty score when it alone decides.
+  const gating =
+    rule.gate === 'novelty' && novelty?.nonfish
+      ? auroc(novelty.fit.valScores, novelty.nonfish)
+      : auroc(cal.oodVal, scores);
   return {
-    auroc: round(auroc(cal.oodVal, scores), 4),
+    auroc: round(gating, 4),
     nonfish_unknown_rate: round(unknownOod / zs.length, 4),
     n_nonfish: zs.length,
     source: opts.oodDescription ?? (await describeDir(opts.oodDir!)),

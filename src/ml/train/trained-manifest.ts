@@ -5,7 +5,7 @@ import { DEFAULT_BATCHING, MANIFEST_FORMAT, type Manifest } from '../artifact/ma
 import type { packHead } from '../artifact/store.ts';
 import type { Int8Quantization } from '../backbone/quantize.ts';
 import { fingerprint } from '../data/dataset.ts';
-import { quantile } from '../openset.ts';
+import { quantile, type UnknownRule } from '../openset.ts';
 import type {
   Calibration,
   FittedHead,
@@ -19,6 +19,19 @@ import type {
 export function round(v: number, d: number): number {
   const f = 10 ** d;
   return Math.round(v * f) / f;
+}
+
+/**
+ * The unknown rule a trained model ships with: with a novelty check, the novelty score alone
+ * rejects (docs/model-research.md §22); without one, the prototype similarity.
+ */
+export function trainedRule(cal: Calibration, noveltyThreshold?: number): UnknownRule {
+  return {
+    gate: noveltyThreshold === undefined ? 'prototypes-or-novelty' : 'novelty',
+    similarity: cal.oodThreshold,
+    ...(noveltyThreshold === undefined ? {} : { novelty: noveltyThreshold }),
+    confidence: cal.confThreshold,
+  };
 }
 
 const scientific = (label: string): string => {
@@ -98,6 +111,7 @@ export function trainedManifest(parts: TrainedParts): Manifest {
       per_class: plan.hp.prototypesPerClass,
       threshold: round(cal.oodThreshold, 6),
       val_quantile: plan.hp.oodQuantile,
+      gate: trainedRule(cal, parts.novelty?.fit.threshold).gate,
     },
     ...(parts.novelty && plan.hp.novelty
       ? {

@@ -16,7 +16,12 @@ export const ClassifyResultSchema = Type.Object({
   label: Type.String({ description: 'The most likely known class, even when unknown' }),
   confidence: Type.Number({ description: 'Calibrated probability of label' }),
   status: Type.Union([Type.Literal('ok'), Type.Literal('unknown')]),
-  unknown_reason: Type.Optional(Type.String()),
+  unknown_reason: Type.Optional(
+    Type.String({
+      description:
+        'Why status is unknown: not_a_fish, unknown_species (a fish unlike every known species), out_of_distribution (models without a novelty check), low_confidence (a known-looking fish, but too unsure between classes)',
+    }),
+  ),
   top_k: Type.Array(Candidate),
   ood_score: Type.Number({
     description: 'Similarity to the training images; low means unlike them',
