@@ -43,7 +43,13 @@ export function modelCard(m: Manifest, opts: { f4k: boolean }): string {
   const rows = m.labels.map((l) => {
     const c = m.metrics.per_class[l];
     const sci = m.label_info[l]?.scientific_name;
-    return `| \`${l}\`${sci ? ` (*${sci}*)` : ''} | ${c.precision.toFixed(3)} | ${c.recall.toFixed(3)} | ${c.f1.toFixed(3)} | ${c.support} | ${m.training.per_class_train[l] ?? 0} |`;
+    const interval =
+      c.clips === undefined || c.recall_low === undefined || c.recall_high === undefined
+        ? 'n/a'
+        : c.clips < 2
+          ? '1 clip: none'
+          : `${c.recall_low.toFixed(3)}-${c.recall_high.toFixed(3)} (${c.clips} clips)`;
+    return `| \`${l}\`${sci ? ` (*${sci}*)` : ''} | ${c.precision.toFixed(3)} | ${c.recall.toFixed(3)} | ${interval} | ${c.f1.toFixed(3)} | ${c.support} | ${m.training.per_class_train[l] ?? 0} |`;
   });
   const ood = m.metrics.ood;
   const use =
@@ -81,8 +87,8 @@ Temperature and thresholds were chosen on the validation set, so these figures a
 
 ### Per class (validation)
 
-| class | precision | recall | F1 | val support | train images |
-|---|---|---|---|---|---|
+| class | precision | recall | recall 95 % interval (bootstrap over val clips) | F1 | val support | train images |
+|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 ![confusion matrix](${m.files.confusion})

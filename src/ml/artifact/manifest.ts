@@ -97,7 +97,19 @@ export interface Manifest {
   confidence_threshold: number;
   metrics: {
     val: { accuracy: number; macro_f1: number; ece: number; n: number; unknown_rate: number };
-    per_class: Record<string, { precision: number; recall: number; f1: number; support: number }>;
+    per_class: Record<
+      string,
+      {
+        precision: number;
+        recall: number;
+        f1: number;
+        support: number;
+        /** Recall's 95 % interval, a bootstrap over val clips (absent in older models). */
+        recall_low?: number;
+        recall_high?: number;
+        clips?: number;
+      }
+    >;
     ood?: { auroc: number; nonfish_unknown_rate: number; n_nonfish: number; source: string };
   };
   /** Reference distributions for drift monitoring (PSI): deciles on the validation set. */

@@ -6,10 +6,11 @@ import { readdir } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { unknownRule } from '../artifact/manifest.ts';
 import type { Classifier, Prediction } from '../classifier.ts';
-import { listImageFolder } from '../data/dataset.ts';
+import { groupOf, listImageFolder } from '../data/dataset.ts';
 import { preprocess } from '../preprocess.ts';
 import { auroc, computeMetrics } from './metrics.ts';
 import type { Metrics } from './metrics.ts';
+import { type RecallInterval, recallIntervals } from './recall-interval.ts';
 
 export interface EvaluateOptions {
   batchSize?: number;
@@ -21,6 +22,8 @@ export interface EvaluateOptions {
 
 export interface Evaluation extends Metrics {
   unknown_rate: number;
+  /** Each class's recall, 95 % interval by a bootstrap over its clips. */
+  recall_intervals: Record<string, RecallInterval>;
   /** Val images the open-set check turned away (`unknown` for any reason but low confidence). */
   open_set_rejected_rate: number;
   unknown_classes: string[];
@@ -99,6 +102,12 @@ export async function evaluateModel(
   const result: Evaluation = {
     ...metrics,
     unknown_rate: preds.filter((p) => p.status === 'unknown').length / Math.max(1, preds.length),
+    recall_intervals: recallIntervals(
+      truth,
+      preds.map((p) => labels.indexOf(p.label)),
+      folder.items.map(groupOf),
+      labels,
+    ),
     open_set_rejected_rate: preds.filter(rejectedByOpenSet).length / Math.max(1, preds.length),
     unknown_classes: folder.labels.filter((l) => !labels.includes(l)),
   };
@@ -129,6 +138,11 @@ export async function evaluateModel(
 
 const f3 = (v: number): string => v.toFixed(3);
 
+/** "0.091-0.500 (4 clips)"; a single clip gives no interval. */
+export function recallIntervalText(ci: RecallInterval): string {
+  return ci.clips < 2 ? '1 clip: no interval' : `${f3(ci.low)}-${f3(ci.high)} (${ci.clips} clips)`;
+}
+
 export function formatEvaluation(e: Evaluation, title = 'evaluation'): string {
   const lines = [
     `${title}: ${e.n} images`,
@@ -152,11 +166,15 @@ export function formatEvaluation(e: Evaluation, title = 'evaluation'): string {
       `  >= ${c.threshold.toFixed(1)}: coverage ${f3(c.coverage)}  accuracy ${f3(c.accuracy)}`,
     );
   const w = Math.max(...e.labels.map((l) => l.length), 5);
-  lines.push('', `${'class'.padEnd(w)}  precision  recall     f1  support`);
+  lines.push(
+    '',
+    `${'class'.padEnd(w)}  precision  recall     f1  support  recall 95 % (bootstrap over clips)`,
+  );
   for (const l of e.labels) {
     const c = e.per_class[l];
+    const ci = e.recall_intervals[l];
     lines.push(
-      `${l.padEnd(w)}  ${f3(c.precision).padStart(9)}  ${f3(c.recall).padStart(6)}  ${f3(c.f1).padStart(5)}  ${String(c.support).padStart(7)}`,
+      `${l.padEnd(w)}  ${f3(c.precision).padStart(9)}  ${f3(c.recall).padStart(6)}  ${f3(c.f1).padStart(5)}  ${String(c.support).padStart(7)}  ${ci ? recallIntervalText(ci) : ''}`,
     );
   }
   const rows =

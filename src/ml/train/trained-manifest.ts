@@ -4,7 +4,8 @@ import { basename, resolve } from 'node:path';
 import { DEFAULT_BATCHING, MANIFEST_FORMAT, type Manifest } from '../artifact/manifest.ts';
 import type { packHead } from '../artifact/store.ts';
 import type { Int8Quantization } from '../backbone/quantize.ts';
-import { fingerprint } from '../data/dataset.ts';
+import { fingerprint, groupOf } from '../data/dataset.ts';
+import { type RecallInterval, recallIntervals } from '../evaluate/recall-interval.ts';
 import { quantile, type UnknownRule } from '../openset.ts';
 import type {
   Calibration,
@@ -129,7 +130,7 @@ export function trainedManifest(parts: TrainedParts): Manifest {
         }
       : {}),
     confidence_threshold: cal.confThreshold,
-    metrics: metrics(cal, parts.ood, parts.novelty),
+    metrics: metrics(cal, parts.ood, parts.novelty, recallIntervalsOf(parts)),
     reference: {
       confidence_deciles: deciles(cal.conf).map((v) => round(v, 4)),
       ood_score_deciles: deciles(cal.oodVal).map((v) => round(v, 4)),
@@ -182,10 +183,21 @@ function hyperparameters(plan: TrainPlan, fitted: FittedHead): Manifest['hyperpa
   };
 }
 
+/** Val recall intervals per class (a bootstrap over clips), from the calibrated val logits. */
+function recallIntervalsOf({ data, fitted, cal }: TrainedParts): Record<string, RecallInterval> {
+  return recallIntervals(
+    fitted.yva,
+    cal.valLogits.map((l) => l.indexOf(Math.max(...l))),
+    data.valItems.map(groupOf),
+    data.labels,
+  );
+}
+
 function metrics(
   cal: Calibration,
   ood: Manifest['metrics']['ood'],
   novelty: NoveltyResult | undefined,
+  intervals: Record<string, RecallInterval>,
 ): Manifest['metrics'] {
   const m = cal.metrics;
   return {
@@ -204,6 +216,13 @@ function metrics(
           recall: round(c.recall, 4),
           f1: round(c.f1, 4),
           support: c.support,
+          ...(intervals[l]
+            ? {
+                recall_low: round(intervals[l].low, 4),
+                recall_high: round(intervals[l].high, 4),
+                clips: intervals[l].clips,
+              }
+            : {}),
         },
       ]),
     ),
