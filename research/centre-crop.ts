@@ -7,10 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { backboneInt8 } from '../src/ml/artifact/manifest.ts';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
-import { embedItems } from '../src/ml/embed/embedder.ts';
 import { decodeRgb } from '../src/ml/preprocess.ts';
 import { shippedSpecies } from './shipped.ts';
-import { valAndCv } from './val-and-cv.ts';
+import { embedAndScore } from './val-and-cv.ts';
 
 const shipped = await shippedSpecies();
 const { manifest, taps, spec, val } = shipped;
@@ -34,14 +33,7 @@ try {
   const session = await pool.get(manifest.backbone.id, taps, backboneInt8(manifest.backbone));
   for (const crop of [1, 0.8, 0.7, 0.6]) {
     const spec = { ...whole, crop: crop < 1 ? crop : undefined };
-    const common = { session, spec, taps, flip: true, cacheDir: resolve('data/embed-cache') };
-    const tr = await embedItems(shipped.train.items, common);
-    const va = (await embedItems(shipped.val.items, { ...common, flip: false })).original;
-    const scores = await valAndCv(shipped, {
-      trainOriginal: tr.original,
-      trainFlipped: tr.flipped!,
-      val: va,
-    });
+    const scores = await embedAndScore(shipped, session, spec);
     console.log(JSON.stringify({ crop, ...scores }));
   }
 } finally {

@@ -6,9 +6,8 @@
 // Usage: node bin/run-ts.js research/resolution.ts   (docs/model-research.md §24)
 import { resolve } from 'node:path';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
-import { embedItems } from '../src/ml/embed/embedder.ts';
 import { shippedSpecies } from './shipped.ts';
-import { valAndCv } from './val-and-cv.ts';
+import { embedAndScore } from './val-and-cv.ts';
 
 const shipped = await shippedSpecies();
 const { taps, spec } = shipped;
@@ -22,20 +21,7 @@ try {
     const t = performance.now();
     for (let i = 0; i < 40; i++) await session.run(input, 8, taps);
     const msPerImage = (performance.now() - t) / 320;
-    const common = {
-      session,
-      spec: { ...spec, size },
-      taps,
-      flip: true,
-      cacheDir: resolve('data/embed-cache'),
-    };
-    const tr = await embedItems(shipped.train.items, common);
-    const va = (await embedItems(shipped.val.items, { ...common, flip: false })).original;
-    const scores = await valAndCv(shipped, {
-      trainOriginal: tr.original,
-      trainFlipped: tr.flipped!,
-      val: va,
-    });
+    const scores = await embedAndScore(shipped, session, { ...spec, size });
     console.log(JSON.stringify({ size, backbone_ms_per_image: +msPerImage.toFixed(2), ...scores }));
   }
 } finally {

@@ -3,11 +3,15 @@
 // scored on val and on grouped 5-fold cross-validation of train (clips as groups, folds by a hash
 // of the clip).
 import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { BackboneSession } from '../src/ml/backbone/session.ts';
 import { groupOf } from '../src/ml/data/dataset.ts';
+import { embedItems } from '../src/ml/embed/embedder.ts';
 import { computeMetrics } from '../src/ml/evaluate/metrics.ts';
 import { headLogits, softmax } from '../src/ml/head/head.ts';
 import { fitStandardizer, pack, standardize } from '../src/ml/head/standardize.ts';
 import { classWeights } from '../src/ml/train/fit-heads.ts';
+import type { PreprocessSpec } from '../src/ml/preprocess.ts';
 import { trainSoftmaxGemm } from '../src/ml/train/softmax-gemm.ts';
 import type { shippedSpecies } from './shipped.ts';
 
@@ -60,4 +64,12 @@ export async function valAndCv(s: Shipped, f: LeverFeatures) {
     cv_top1: +cv.accuracy.toFixed(3),
     cv_macro_f1: +cv.macro_f1.toFixed(3),
   };
+}
+
+/** Embeds train (with mirrors) and val through `session` with `spec` (cached), then scores them. */
+export async function embedAndScore(s: Shipped, session: BackboneSession, spec: PreprocessSpec) {
+  const common = { session, spec, taps: s.taps, flip: true, cacheDir: resolve('data/embed-cache') };
+  const tr = await embedItems(s.train.items, common);
+  const va = (await embedItems(s.val.items, { ...common, flip: false })).original;
+  return valAndCv(s, { trainOriginal: tr.original, trainFlipped: tr.flipped!, val: va });
 }
