@@ -417,8 +417,8 @@ export async function fitNovelty(
   mm: MatMulABt,
   /**
    * The tensors as the artefact gives them back (a float16 round trip): the model is scored, and
-   * its threshold set, as it will be served. float16 moves scores by about 0.002, enough to carry
-   * a validation image across the threshold.
+   * its threshold set, as it will be served. float16 moves scores by a few thousandths, enough to
+   * carry a validation image across the threshold.
    */
   asStored?: (values: Float32Array) => Float32Array,
 ): Promise<NoveltyFit> {

@@ -1,6 +1,6 @@
 // Per-class recall with a 95 % interval from a bootstrap over clips. Frames of one clip are near
 // copies of each other, so an interval over images (Wilson, or a bootstrap of images) would be far
-// too narrow: a class with 33 val images from 4 clips has 4 independent observations, not 33.
+// too narrow: 33 val images from a dozen clips are a dozen independent observations, not 33.
 import { rng } from '../rng.ts';
 
 export interface RecallInterval {
