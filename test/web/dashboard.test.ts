@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { noisePng } from '../support/images.ts';
 import { DATASETS } from '../support/models.ts';
 import { ROOT, type RunningApi, startApi } from './server.ts';
 
@@ -201,6 +202,19 @@ describe('dashboard in a real browser', { skip }, () => {
       .first()
       .waitFor();
     await shoot('history');
+  });
+
+  test('an image without a fish is answered unknown, in plain words', async () => {
+    await go('Classify');
+    await page.locator('input[type=file]').setInputFiles({
+      name: 'empty-frame.png',
+      mimeType: 'image/png',
+      buffer: await noisePng(96, 64, 7),
+    });
+    const card = page.getByRole('article', { name: 'Result for empty-frame.png' });
+    await card.getByText('Unknown: this does not look like a fish.').waitFor({ timeout: 60_000 });
+    assert.equal(await card.getByRole('heading', { level: 2 }).count(), 0, 'no species named');
+    await shoot('classify-unknown');
   });
 
   test('promote a model version', async () => {

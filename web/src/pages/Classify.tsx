@@ -28,6 +28,19 @@ interface Item {
   corrected?: string;
 }
 
+/** Why an answer is `unknown`, in words (the API's `unknown_reason`). */
+function unknownText(reason: string | undefined): string {
+  switch (reason) {
+    case 'not_a_fish':
+      return 'Unknown: this does not look like a fish.';
+    case 'unknown_species':
+      return 'Unknown: a fish, but none of the species the model knows.';
+    case 'low_confidence':
+      return 'Unsure: the model cannot tell which of its species this is.';
+    default:
+      return 'Unknown: this image is unlike the fish the model knows.';
+  }
+}
 export default function Classify() {
   const inputId = useId();
   const input = useRef<HTMLInputElement>(null);
@@ -152,9 +165,7 @@ function ResultCard({ item, onCorrected }: { item: Item; onCorrected: (label: st
           <>
             {r.status === 'unknown' ? (
               <Alert severity="warning" sx={{ mb: 1 }}>
-                Unknown: this image is unlike the fish the model knows
-                {r.unknown_reason ? ` (${r.unknown_reason})` : ''}. Closest: {name(r.label)},{' '}
-                {pct(r.confidence)}.
+                {unknownText(r.unknown_reason)} Closest: {name(r.label)}, {pct(r.confidence)}.
               </Alert>
             ) : (
               <>
