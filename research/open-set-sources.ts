@@ -14,6 +14,7 @@ import { BackbonePool } from '../src/ml/backbone/session.ts';
 import { loadModel, type Prediction } from '../src/ml/classifier.ts';
 import { listImageFolder } from '../src/ml/data/dataset.ts';
 import { listImagesRecursive } from '../src/ml/evaluate/evaluate-model.ts';
+import { quantile } from '../src/ml/openset.ts';
 import { preprocess } from '../src/ml/preprocess.ts';
 
 const nonfish = resolve('data/nonfish');
@@ -44,10 +45,13 @@ try {
     some.push(other[i]!);
     sources.set(s, some);
   });
-  const scores = {
-    prototype: (p: Prediction) => p.ood_score,
+  const gates = {
+    similarity: (p: Prediction) => p.ood_score,
     novelty: (p: Prediction) => p.novelty_score ?? Infinity,
+    confidence: (p: Prediction) => p.confidence,
   };
+  type Gate = keyof typeof gates;
+  const scores = { prototype: gates.similarity, novelty: gates.novelty };
   const share = (ps: Prediction[], keep: (p: Prediction) => boolean) =>
     +((100 * ps.filter(keep).length) / ps.length).toFixed(1);
   const unknown = (p: Prediction) => p.status === 'unknown';
@@ -57,23 +61,15 @@ try {
   for (const [source, ps] of [...sources, ['all non-fish', other] as const]) {
     const row: Record<string, unknown> = { source, n: ps.length, served: share(ps, unknown) };
     for (const [name, score] of Object.entries(scores)) {
-      const sorted = fish.map(score).sort((a, b) => a - b);
       row[name] = [0.02, 0.05, 0.1].map((loss) => {
-        const t = sorted[Math.floor(loss * sorted.length)]!;
+        const t = quantile(fish.map(score), loss);
         return share(ps, (p) => score(p) < t);
       });
     }
     console.log(JSON.stringify(row));
   }
-  const cut = (xs: number[], r: number) => xs.toSorted((a, b) => a - b)[Math.floor(r * xs.length)]!;
-  const gates = {
-    similarity: (p: Prediction) => p.ood_score,
-    novelty: (p: Prediction) => p.novelty_score ?? Infinity,
-    confidence: (p: Prediction) => p.confidence,
-  };
-  type Gate = keyof typeof gates;
   const ruleAt = (names: Gate[], r: number) => {
-    const ts = names.map((g) => [gates[g], cut(fish.map(gates[g]), r)] as const);
+    const ts = names.map((g) => [gates[g], quantile(fish.map(gates[g]), r)] as const);
     return (p: Prediction) => ts.some(([score, t]) => score(p) < t);
   };
   const rules = Object.fromEntries(

@@ -392,8 +392,11 @@ function calibrate(
   const oodThreshold = rejectionThreshold(oodVal, plan.hp.oodQuantile);
   const conf = probs.map((p) => p[argmax(p)]);
   const confThreshold = pickConfidenceThreshold(conf, plan.hp.maxConfidenceRejection);
+  const rule = trainedRule({ oodThreshold, confThreshold });
   const unknown =
-    conf.filter((c, i) => c < confThreshold || oodVal[i] < oodThreshold).length / conf.length;
+    conf.filter(
+      (confidence, i) => unknownReason(rule, { similarity: oodVal[i]!, confidence }) !== undefined,
+    ).length / conf.length;
   const metrics = computeMetrics(yva, probs, data.labels);
   return {
     T,

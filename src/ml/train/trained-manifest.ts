@@ -6,6 +6,7 @@ import type { packHead } from '../artifact/store.ts';
 import type { Int8Quantization } from '../backbone/quantize.ts';
 import { fingerprint, groupOf } from '../data/dataset.ts';
 import { type RecallInterval, recallIntervals } from '../evaluate/recall-interval.ts';
+import { argmax } from '../head/head.ts';
 import { quantile, type UnknownRule } from '../openset.ts';
 import type {
   Calibration,
@@ -26,7 +27,10 @@ export function round(v: number, d: number): number {
  * The unknown rule a trained model ships with: with a novelty check, the novelty score alone
  * rejects (docs/model-research.md §22); without one, the prototype similarity.
  */
-export function trainedRule(cal: Calibration, noveltyThreshold?: number): UnknownRule {
+export function trainedRule(
+  cal: Pick<Calibration, 'oodThreshold' | 'confThreshold'>,
+  noveltyThreshold?: number,
+): UnknownRule {
   return {
     gate: noveltyThreshold === undefined ? 'prototypes-or-novelty' : 'novelty',
     similarity: cal.oodThreshold,
@@ -187,7 +191,7 @@ function hyperparameters(plan: TrainPlan, fitted: FittedHead): Manifest['hyperpa
 function recallIntervalsOf({ data, fitted, cal }: TrainedParts): Record<string, RecallInterval> {
   return recallIntervals(
     fitted.yva,
-    cal.valLogits.map((l) => l.indexOf(Math.max(...l))),
+    cal.valLogits.map(argmax),
     data.valItems.map(groupOf),
     data.labels,
   );
