@@ -22,10 +22,17 @@ export interface LeverFeatures {
   trainOriginal: Float32Array[];
   trainFlipped: Float32Array[];
   val: Float32Array[];
+  /** Extra training views, each aligned with train's items: used wherever the item trains. */
+  extra?: { original: Float32Array[]; flipped: Float32Array[] }[];
 }
 
-export async function valAndCv(s: Shipped, f: LeverFeatures) {
+/**
+ * One set of features, or several whose heads are trained apart and whose probabilities are
+ * averaged (an ensemble of backbones).
+ */
+export async function valAndCv(s: Shipped, f: LeverFeatures | readonly LeverFeatures[]) {
   const { train, val, labels, yOf, l2, maxIter } = s;
+  const members: readonly LeverFeatures[] = Array.isArray(f) ? f : [f];
   const yTr = yOf(train.items);
   const fold = train.items.map(
     (it) => parseInt(createHash('sha1').update(groupOf(it)).digest('hex').slice(0, 8), 16) % 5,
@@ -40,20 +47,37 @@ export async function valAndCv(s: Shipped, f: LeverFeatures) {
     );
     return (r: Float32Array) => softmax(headLogits(head, standardize(st, r)));
   };
-  const all = await fit([...f.trainOriginal, ...f.trainFlipped], Int32Array.from([...yTr, ...yTr]));
-  const v = computeMetrics(yOf(val.items), f.val.map(all), labels);
+  // Predicts item i of val or train (by `pick`) as the mean of the members' probabilities.
+  const fitMembers = async (idx: readonly number[]) => {
+    const heads: Awaited<ReturnType<typeof fit>>[] = [];
+    for (const m of members) {
+      const sets = [{ original: m.trainOriginal, flipped: m.trainFlipped }, ...(m.extra ?? [])];
+      const rows = sets.flatMap((t) => [
+        ...idx.map((i) => t.original[i]!),
+        ...idx.map((i) => t.flipped[i]!),
+      ]);
+      const y = Int32Array.from(sets.flatMap(() => [...idx, ...idx].map((i) => yTr[i]!)));
+      heads.push(await fit(rows, y));
+    }
+    return (pick: (m: LeverFeatures) => Float32Array) => {
+      const p = members.map((m, k) => heads[k]!(pick(m)));
+      return Float64Array.from(p[0]!, (_, c) => p.reduce((a, q) => a + q[c]!, 0) / p.length);
+    };
+  };
+  const all = await fitMembers([...train.items.keys()]);
+  const v = computeMetrics(
+    yOf(val.items),
+    val.items.map((_, i) => all((m) => m.val[i]!)),
+    labels,
+  );
   const truth: number[] = [];
   const probs: Float64Array[] = [];
   for (let k = 0; k < 5; k++) {
-    const inTrain = [...train.items.keys()].filter((i) => fold[i] !== k);
-    const predict = await fit(
-      [...inTrain.map((i) => f.trainOriginal[i]!), ...inTrain.map((i) => f.trainFlipped[i]!)],
-      Int32Array.from([...inTrain, ...inTrain].map((i) => yTr[i]!)),
-    );
+    const predict = await fitMembers([...train.items.keys()].filter((i) => fold[i] !== k));
     for (const i of train.items.keys())
       if (fold[i] === k) {
         truth.push(yTr[i]!);
-        probs.push(predict(f.trainOriginal[i]!));
+        probs.push(predict((m) => m.trainOriginal[i]!));
       }
   }
   const cv = computeMetrics(truth, probs, labels);
