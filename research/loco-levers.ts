@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { auroc } from '../src/ml/evaluate/metrics.ts';
-import { locoTable, thresholdAt, type LocoFold } from '../src/ml/evaluate/leave-one-class-out.ts';
+import { locoTable, type LocoFold } from '../src/ml/evaluate/leave-one-class-out.ts';
 import { MatMulABt } from '../src/ml/gemm.ts';
 import { headLogits } from '../src/ml/head/head.ts';
 import { standardize } from '../src/ml/head/standardize.ts';
@@ -19,7 +19,7 @@ import {
   noveltyFeatures,
   scaleOf,
 } from '../src/ml/novelty.ts';
-import { fitPrototypes, l2normalize } from '../src/ml/openset.ts';
+import { fitPrototypes, l2normalize, quantile } from '../src/ml/openset.ts';
 import { rng } from '../src/ml/rng.ts';
 import { DIR, foldHead, foldRows, loadData, type FoldHead } from './loco-levers-data.ts';
 
@@ -446,7 +446,7 @@ for (const [name, c] of Object.entries(cands)) {
   });
   const t = locoTable(lf);
   const full = candScores(c, F);
-  const t5 = thresholdAt(full.val, 0.05);
+  const t5 = quantile(full.val, 0.05);
   const nonfish = {
     auroc: auroc(full.val, full.nf),
     rejected_at_5: full.nf.filter((s) => s < t5).length / full.nf.length,

@@ -23,7 +23,6 @@ import { auroc } from '../src/ml/evaluate/metrics.ts';
 import {
   formatLocoTable,
   locoTable,
-  thresholdAt,
   type LocoFold,
 } from '../src/ml/evaluate/leave-one-class-out.ts';
 import { MatMulABt } from '../src/ml/gemm.ts';
@@ -36,6 +35,7 @@ import {
   oodScore,
   openSetFeatures,
   openSetSpace,
+  quantile,
 } from '../src/ml/openset.ts';
 import { DEFAULT_PREPROCESS } from '../src/ml/preprocess.ts';
 import { DEFAULTS } from '../src/ml/train/defaults.ts';
@@ -388,7 +388,7 @@ for (const [name, folds] of Object.entries(results)) {
   }));
   const t = locoTable(lf);
   const full = folds[labels.length];
-  const t5 = thresholdAt(full.val, 0.05);
+  const t5 = quantile(full.val, 0.05);
   const nonfish = {
     auroc: auroc(full.val, full.nonfish),
     rejected_at_5: full.nonfish.filter((s) => s < t5).length / full.nonfish.length,

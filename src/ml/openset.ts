@@ -169,7 +169,7 @@ export function rejectionThreshold(scores: readonly number[], share: number): nu
 }
 
 /** Score below which the given fraction of in-distribution scores fall (validation quantile). */
-export function quantile(scores: number[], q: number): number {
+export function quantile(scores: readonly number[], q: number): number {
   const s = [...scores].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.floor(q * s.length)))];
 }

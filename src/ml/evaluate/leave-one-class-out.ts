@@ -15,6 +15,7 @@ import {
   noveltyScales,
   type NoveltySettings,
 } from '../novelty.ts';
+import { quantile } from '../openset.ts';
 import { classWeights } from '../train/fit-heads.ts';
 import { trainSoftmaxGemm } from '../train/softmax-gemm.ts';
 import { auroc } from './metrics.ts';
@@ -40,15 +41,9 @@ export interface LocoRow {
   auroc: number;
 }
 
-/** Threshold that rejects (score < t) the fraction `q` of known scores. */
-export function thresholdAt(known: readonly number[], q: number): number {
-  const s = [...known].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.floor(q * s.length)))];
-}
-
 export function locoRow(f: LocoFold): LocoRow {
   const rejected = LOCO_KNOWN_LOSSES.map((q) => {
-    const t = thresholdAt(f.known, q);
+    const t = quantile(f.known, q);
     return f.unknown.filter((s) => s < t).length / f.unknown.length;
   });
   return {
