@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { recallIntervals } from '../../src/ml/evaluate/recall-interval.ts';
-import { recallIntervalText } from '../../src/ml/evaluate/evaluate-model.ts';
+import { recallIntervalText } from '../../src/ml/artifact/card.ts';
 
 // Class 0: four clips of 10 frames, recognised in 10, 8, 2 and 0 of them (recall 0.5).
 // Class 1: one clip of 30 frames, 27 recognised. Class 2: no images.
@@ -33,8 +33,8 @@ test('recall intervals come from resampled clips, deterministically', () => {
   assert.ok(a.low < 0.5 && a.high > 0.5);
   // One clip: nothing to resample; the interval collapses, and the text says there is none.
   assert.deepEqual(ci.b, { low: 0.9, high: 0.9, clips: 1 });
-  assert.equal(recallIntervalText(ci.b!), '1 clip: no interval');
+  assert.equal(recallIntervalText(ci.b!.low, ci.b!.high, ci.b!.clips), '1 clip: no interval');
   assert.equal(ci.c, undefined, 'a class without images has no interval');
   assert.deepEqual(recallIntervals(truth, predicted, groups, ['a', 'b', 'c']), ci);
-  assert.match(recallIntervalText(a), /^0\.\d{3}-\d\.\d{3} \(4 clips\)$/);
+  assert.match(recallIntervalText(a.low, a.high, a.clips), /^0\.\d{3}-\d\.\d{3} \(4 clips\)$/);
 });

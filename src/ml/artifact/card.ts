@@ -38,6 +38,13 @@ function openSetParagraph(m: Manifest): string {
   return `Open set: an image is \`unknown\` (\`not_a_fish\`) when ${similarity}, or (\`unknown_species\`) when ${novelty}. ${confidence}`;
 }
 
+/** "0.091-0.500 (4 clips)"; a single clip gives no interval. The card and `aquaml evaluate` agree. */
+export function recallIntervalText(low: number, high: number, clips: number): string {
+  return clips < 2
+    ? '1 clip: no interval'
+    : `${low.toFixed(3)}-${high.toFixed(3)} (${clips} clips)`;
+}
+
 export function modelCard(m: Manifest, opts: { f4k: boolean }): string {
   const v = m.metrics.val;
   const rows = m.labels.map((l) => {
@@ -46,9 +53,7 @@ export function modelCard(m: Manifest, opts: { f4k: boolean }): string {
     const interval =
       c.clips === undefined || c.recall_low === undefined || c.recall_high === undefined
         ? 'n/a'
-        : c.clips < 2
-          ? '1 clip: none'
-          : `${c.recall_low.toFixed(3)}-${c.recall_high.toFixed(3)} (${c.clips} clips)`;
+        : recallIntervalText(c.recall_low, c.recall_high, c.clips);
     return `| \`${l}\`${sci ? ` (*${sci}*)` : ''} | ${c.precision.toFixed(3)} | ${c.recall.toFixed(3)} | ${interval} | ${c.f1.toFixed(3)} | ${c.support} | ${m.training.per_class_train[l] ?? 0} |`;
   });
   const ood = m.metrics.ood;

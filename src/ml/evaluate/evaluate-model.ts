@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { readdir } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { recallIntervalText } from '../artifact/card.ts';
 import { unknownRule } from '../artifact/manifest.ts';
 import type { Classifier, Prediction } from '../classifier.ts';
 import { groupOf, listImageFolder } from '../data/dataset.ts';
@@ -138,11 +139,6 @@ export async function evaluateModel(
 
 const f3 = (v: number): string => v.toFixed(3);
 
-/** "0.091-0.500 (4 clips)"; a single clip gives no interval. */
-export function recallIntervalText(ci: RecallInterval): string {
-  return ci.clips < 2 ? '1 clip: no interval' : `${f3(ci.low)}-${f3(ci.high)} (${ci.clips} clips)`;
-}
-
 export function formatEvaluation(e: Evaluation, title = 'evaluation'): string {
   const lines = [
     `${title}: ${e.n} images`,
@@ -174,7 +170,7 @@ export function formatEvaluation(e: Evaluation, title = 'evaluation'): string {
     const c = e.per_class[l];
     const ci = e.recall_intervals[l];
     lines.push(
-      `${l.padEnd(w)}  ${f3(c.precision).padStart(9)}  ${f3(c.recall).padStart(6)}  ${f3(c.f1).padStart(5)}  ${String(c.support).padStart(7)}  ${ci ? recallIntervalText(ci) : ''}`,
+      `${l.padEnd(w)}  ${f3(c.precision).padStart(9)}  ${f3(c.recall).padStart(6)}  ${f3(c.f1).padStart(5)}  ${String(c.support).padStart(7)}  ${ci ? recallIntervalText(ci.low, ci.high, ci.clips) : ''}`,
     );
   }
   const rows =
