@@ -37,7 +37,7 @@ const seedAt = args.indexOf('--seed');
 const seed = seedAt >= 0 ? Number(args[seedAt + 1]) : 42;
 
 /** One view: the fish of train item `fg` on the background of item `donor` (mirrored or not). */
-export interface SwapPlan {
+interface SwapPlan {
   fg: number;
   donor: number;
   mirror: boolean;
@@ -47,7 +47,7 @@ export interface SwapPlan {
  * Donors for every view of every item: a seeded draw among items of another class that
  * `eligible` allows (research keeps donors inside a cross-validation fold).
  */
-export function swapPlans(
+function swapPlans(
   y: ArrayLike<number>,
   views: number,
   seed: number,
@@ -66,12 +66,12 @@ export function swapPlans(
 }
 
 /** Side of the stretched image whose centre `spec.size` the preprocessing keeps. */
-export function stretchedSide(spec: PreprocessSpec): number {
+function stretchedSide(spec: PreprocessSpec): number {
   return Math.round(spec.size / (spec.crop ?? 1));
 }
 
 /** Weight 1 inside a centred disc of radius `radius` × side, feathered over 0.05 × side. */
-export function discMask(side: number, radius: number): Float32Array {
+function discMask(side: number, radius: number): Float32Array {
   const m = new Float32Array(side * side);
   const c = (side - 1) / 2;
   for (let y = 0; y < side; y++)
@@ -86,7 +86,7 @@ export function discMask(side: number, radius: number): Float32Array {
  * `fg` where `mask` is 1, `bg` (mirrored if asked) where it is 0, both `side` × `side` RGB;
  * returns the centre `size` × `size`, as the preprocessing's centre crop would keep it.
  */
-export function swapBackground(
+function swapBackground(
   fg: Uint8Array,
   bg: Uint8Array,
   mask: Float32Array,
