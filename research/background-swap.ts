@@ -17,12 +17,11 @@ import sharp, { type OverlayOptions } from 'sharp';
 import { backboneInt8 } from '../src/ml/artifact/manifest.ts';
 import { BackbonePool, type BackboneSession } from '../src/ml/backbone/session.ts';
 import { groupOf } from '../src/ml/data/dataset.ts';
-import { concatTaps } from '../src/ml/embed/embedder.ts';
-import { decodeRgb, flipHorizontal, toFloat } from '../src/ml/preprocess.ts';
+import { decodeRgb } from '../src/ml/preprocess.ts';
 import type { PreprocessSpec } from '../src/ml/preprocess.ts';
 import { rng } from '../src/ml/rng.ts';
 import { shippedSpecies } from './shipped.ts';
-import { valAndCv } from './val-and-cv.ts';
+import { embedPixels, valAndCv } from './val-and-cv.ts';
 
 const args = process.argv.slice(2);
 const views = Number(args.find((a, i) => /^\d+$/.test(a) && !args[i - 1]?.startsWith('--')) ?? 2);
@@ -247,21 +246,8 @@ if (preview) {
   console.log(JSON.stringify({ preview }));
 }
 
-async function embed(session: BackboneSession, rgbs: readonly Uint8Array[], flip: boolean) {
-  const px = spec.size * spec.size * 3;
-  const out: Float32Array[] = [];
-  for (let i = 0; i < rgbs.length; i += 16) {
-    const chunk = rgbs.slice(i, i + 16);
-    const batch = new Float32Array(chunk.length * px);
-    chunk.forEach((r, j) => {
-      const f = toFloat(r);
-      batch.set(flip ? flipHorizontal(f, spec.size) : f, j * px);
-    });
-    const res = await session.run(batch, chunk.length, taps);
-    for (let j = 0; j < chunk.length; j++) out.push(concatTaps(res, taps, chunk.length, j));
-  }
-  return out;
-}
+const embed = (session: BackboneSession, rgbs: readonly Uint8Array[], flip: boolean) =>
+  embedPixels(session, taps, spec.size, rgbs, flip);
 
 const pool = new BackbonePool(resolve('data/store'));
 try {

@@ -6,12 +6,12 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { BackboneSession } from '../src/ml/backbone/session.ts';
 import { groupOf } from '../src/ml/data/dataset.ts';
-import { embedItems } from '../src/ml/embed/embedder.ts';
+import { concatTaps, embedItems } from '../src/ml/embed/embedder.ts';
 import { computeMetrics } from '../src/ml/evaluate/metrics.ts';
 import { headLogits, softmax } from '../src/ml/head/head.ts';
 import { fitStandardizer, pack, standardize } from '../src/ml/head/standardize.ts';
 import { classWeights } from '../src/ml/train/fit-heads.ts';
-import type { PreprocessSpec } from '../src/ml/preprocess.ts';
+import { flipHorizontal, type PreprocessSpec, toFloat } from '../src/ml/preprocess.ts';
 import { trainSoftmaxGemm } from '../src/ml/train/softmax-gemm.ts';
 import type { shippedSpecies } from './shipped.ts';
 
@@ -88,6 +88,29 @@ export async function valAndCv(s: Shipped, f: LeverFeatures | readonly LeverFeat
     cv_top1: +cv.accuracy.toFixed(3),
     cv_macro_f1: +cv.macro_f1.toFixed(3),
   };
+}
+
+/** Features of size × size RGB images (mirrored if asked) through `session`, 16 at a time. */
+export async function embedPixels(
+  session: BackboneSession,
+  taps: readonly string[],
+  size: number,
+  rgbs: readonly Uint8Array[],
+  flip: boolean,
+): Promise<Float32Array[]> {
+  const px = size * size * 3;
+  const out: Float32Array[] = [];
+  for (let i = 0; i < rgbs.length; i += 16) {
+    const chunk = rgbs.slice(i, i + 16);
+    const batch = new Float32Array(chunk.length * px);
+    chunk.forEach((r, j) => {
+      const f = toFloat(r);
+      batch.set(flip ? flipHorizontal(f, size) : f, j * px);
+    });
+    const res = await session.run(batch, chunk.length, taps);
+    for (let j = 0; j < chunk.length; j++) out.push(concatTaps(res, taps, chunk.length, j));
+  }
+  return out;
 }
 
 /** Embeds train (with mirrors) and val through `session` with `spec` (cached), then scores them. */

@@ -10,10 +10,9 @@ import { resolve } from 'node:path';
 import { backboneInt8 } from '../src/ml/artifact/manifest.ts';
 import { BackbonePool, type BackboneSession } from '../src/ml/backbone/session.ts';
 import type { ImageItem } from '../src/ml/data/dataset.ts';
-import { concatTaps } from '../src/ml/embed/embedder.ts';
-import { decodeRgb, flipHorizontal, toFloat } from '../src/ml/preprocess.ts';
+import { decodeRgb } from '../src/ml/preprocess.ts';
 import { shippedSpecies } from './shipped.ts';
-import { valAndCv } from './val-and-cv.ts';
+import { embedPixels, valAndCv } from './val-and-cv.ts';
 
 type Mode = 'none' | 'border' | 'gray-world';
 const shipped = await shippedSpecies();
@@ -56,24 +55,10 @@ async function embed(
   flip: boolean,
 ) {
   const whole = { ...spec, size: full, crop: undefined };
-  const px = spec.size * spec.size * 3;
-  const out: Float32Array[] = [];
-  for (let i = 0; i < items.length; i += 16) {
-    const chunk = items.slice(i, i + 16);
-    const rgb = await Promise.all(
-      chunk.map(async (it) =>
-        balancedCentre(await decodeRgb(await readFile(it.path), whole), mode),
-      ),
-    );
-    const batch = new Float32Array(chunk.length * px);
-    rgb.forEach((r, j) => {
-      const f = toFloat(r);
-      batch.set(flip ? flipHorizontal(f, spec.size) : f, j * px);
-    });
-    const res = await session.run(batch, chunk.length, taps);
-    for (let j = 0; j < chunk.length; j++) out.push(concatTaps(res, taps, chunk.length, j));
-  }
-  return out;
+  const rgbs = await Promise.all(
+    items.map(async (it) => balancedCentre(await decodeRgb(await readFile(it.path), whole), mode)),
+  );
+  return embedPixels(session, taps, spec.size, rgbs, flip);
 }
 
 const pool = new BackbonePool(resolve('data/store'));
