@@ -8,19 +8,22 @@
 // (int8 graph, taps, centre crop, softmax head; each view also mirrored); val and grouped 5-fold
 // CV as §17. Not shipped (§25): within the spread of the donor draw, and it cost the open set.
 // Usage: node bin/run-ts.js research/background-swap.ts [views=2] [--mask colour|disc:R] [--seed N]
+//   [--open-set]
 //   [--preview tmp/swap.png]
 // (docs/model-research.md §25)
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
 import { backboneInt8 } from '../src/ml/artifact/manifest.ts';
 import { BackbonePool, type BackboneSession } from '../src/ml/backbone/session.ts';
 import { groupOf } from '../src/ml/data/dataset.ts';
+import { listImagesRecursive } from '../src/ml/evaluate/evaluate-model.ts';
 import { decodeRgb } from '../src/ml/preprocess.ts';
 import type { PreprocessSpec } from '../src/ml/preprocess.ts';
 import { rng } from '../src/ml/rng.ts';
 import { shippedSpecies } from './shipped.ts';
+import { type NonFishRow, noveltyRejection } from './open-set-check.ts';
 import { embedPixels, valAndCv } from './val-and-cv.ts';
 
 const args = process.argv.slice(2);
@@ -31,6 +34,9 @@ const preview = previewAt >= 0 ? args[previewAt + 1] : undefined;
 // side is kept (no segmentation: the donor gives the corners).
 const maskAt = args.indexOf('--mask');
 const maskMode = maskAt >= 0 ? args[maskAt + 1]! : 'disc:0.3';
+// Also refit the shipped novelty check around each head and score the non-fish set
+// (scripts/fetch-nonfish.sh) per source: what the composites do to the open set.
+const withOpenSet = args.includes('--open-set');
 // Another draw of donors: how much of a result is the draw.
 const seedAt = args.indexOf('--seed');
 const seed = seedAt >= 0 ? Number(args[seedAt + 1]) : 42;
@@ -259,8 +265,34 @@ try {
     val.items.map(async (it) => decodeRgb(await readFile(it.path), spec)),
   );
   const va = await embed(session, valRgb, false);
+  const nonfishDir = resolve('data/nonfish');
+  const nonfish: NonFishRow[] = [];
+  if (withOpenSet) {
+    const paths = await listImagesRecursive(nonfishDir);
+    const rgbs = await Promise.all(paths.map(async (p) => decodeRgb(await readFile(p), spec)));
+    const rows = await embed(session, rgbs, false);
+    paths.forEach((p, i) =>
+      nonfish.push({ source: dirname(relative(nonfishDir, p)), row: rows[i]! }),
+    );
+  }
+  const yTwice = Int32Array.from([...y, ...y]);
+  const openSet = async (extra: Float32Array[][]) =>
+    withOpenSet
+      ? {
+          open_set: await noveltyRejection(
+            shipped,
+            {
+              rows: [...trO, ...trF, ...extra.flat()],
+              y: Int32Array.from([...yTwice, ...extra.flatMap(() => [...y])]),
+            },
+            { rows: [...trO, ...trF], y: yTwice },
+            va,
+            nonfish,
+          ),
+        }
+      : {};
   const base = await valAndCv(shipped, { trainOriginal: trO, trainFlipped: trF, val: va });
-  console.log(JSON.stringify({ training: 'originals + mirrors', ...base }));
+  console.log(JSON.stringify({ training: 'originals + mirrors', ...base, ...(await openSet([])) }));
   const extraO: Float32Array[][] = [];
   const extraF: Float32Array[][] = [];
   for (let v = 0; v < views; v++) {
@@ -278,6 +310,7 @@ try {
         mask: maskMode,
         seed,
         ...scores,
+        ...(await openSet(extraO.flatMap((o, k) => [o, extraF[k]!]))),
         seconds: (performance.now() - t0) / 1000,
       }),
     );
