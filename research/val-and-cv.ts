@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { BackboneSession } from '../src/ml/backbone/session.ts';
-import { groupOf } from '../src/ml/data/dataset.ts';
+import { groupOf, type ImageItem } from '../src/ml/data/dataset.ts';
 import { concatTaps, embedItems } from '../src/ml/embed/embedder.ts';
 import { computeMetrics } from '../src/ml/evaluate/metrics.ts';
 import { headLogits, softmax } from '../src/ml/head/head.ts';
@@ -26,27 +26,35 @@ export interface LeverFeatures {
   extra?: { original: Float32Array[]; flipped: Float32Array[] }[];
 }
 
+/** Fold (0-4) of each training item: clips as groups, folds by a hash of the clip. */
+export function cvFolds(items: readonly ImageItem[]): number[] {
+  return items.map(
+    (it) => parseInt(createHash('sha1').update(groupOf(it)).digest('hex').slice(0, 8), 16) % 5,
+  );
+}
+
+/** The shipped head recipe (standardise, softmax with the manifest's λ, class weights) on `rows`. */
+export async function fitShippedHead(s: Shipped, rows: Float32Array[], y: Int32Array) {
+  const st = fitStandardizer(rows);
+  const head = await trainSoftmaxGemm(
+    pack(rows.map((r) => standardize(st, r))),
+    y,
+    s.labels.length,
+    { l2: s.l2, classWeights: classWeights(y, s.labels.length), maxIter: s.maxIter },
+  );
+  return (r: Float32Array) => softmax(headLogits(head, standardize(st, r)));
+}
+
 /**
  * One set of features, or several whose heads are trained apart and whose probabilities are
  * averaged (an ensemble of backbones).
  */
 export async function valAndCv(s: Shipped, f: LeverFeatures | readonly LeverFeatures[]) {
-  const { train, val, labels, yOf, l2, maxIter } = s;
+  const { train, val, labels, yOf } = s;
   const members: readonly LeverFeatures[] = Array.isArray(f) ? f : [f];
   const yTr = yOf(train.items);
-  const fold = train.items.map(
-    (it) => parseInt(createHash('sha1').update(groupOf(it)).digest('hex').slice(0, 8), 16) % 5,
-  );
-  const fit = async (rows: Float32Array[], y: Int32Array) => {
-    const st = fitStandardizer(rows);
-    const head = await trainSoftmaxGemm(
-      pack(rows.map((r) => standardize(st, r))),
-      y,
-      labels.length,
-      { l2, classWeights: classWeights(y, labels.length), maxIter },
-    );
-    return (r: Float32Array) => softmax(headLogits(head, standardize(st, r)));
-  };
+  const fold = cvFolds(train.items);
+  const fit = (rows: Float32Array[], y: Int32Array) => fitShippedHead(s, rows, y);
   // Predicts item i of val or train (by `pick`) as the mean of the members' probabilities.
   const fitMembers = async (idx: readonly number[]) => {
     const heads: Awaited<ReturnType<typeof fit>>[] = [];
