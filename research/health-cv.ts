@@ -6,22 +6,15 @@
 // grid, temperature fitted on the fold's own predictions for ECE. fp32 graph; nothing is written but
 // the embedding cache (the data's licence is unclear).
 // Usage: node bin/run-ts.js research/health-cv.ts   (docs/model-research.md §28)
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
 import { listImageFolder } from '../src/ml/data/dataset.ts';
 import { embedItems } from '../src/ml/embed/embedder.ts';
-import { computeMetrics } from '../src/ml/evaluate/metrics.ts';
-import { headLogits, softmax } from '../src/ml/head/head.ts';
-import { fitStandardizer, pack, standardize } from '../src/ml/head/standardize.ts';
 import { DEFAULT_PREPROCESS } from '../src/ml/preprocess.ts';
-import { fitTemperature } from '../src/ml/train/calibrate.ts';
 import { DEFAULTS } from '../src/ml/train/defaults.ts';
-import { classWeights } from '../src/ml/train/fit-heads.ts';
-import { trainSoftmaxGemm } from '../src/ml/train/softmax-gemm.ts';
+import { fitHealthHead, HEALTH_ROOT, healthFolds, scoreHealth } from './health-lib.ts';
 
-const root = resolve(process.env.AQUAML_DATASETS_DIR ?? '../shared/data', 'fish-health');
+const root = HEALTH_ROOT;
 const { backbone, taps: base, hyper } = DEFAULTS.health;
 const pooled = (suffix: string) =>
   base.map((t) => (t === 'embedding' || t === 'b16_out' ? t : `${t}:${suffix}`));
@@ -30,15 +23,7 @@ const VARIANTS: Record<string, string[]> = { default: base, gem3: pooled('gem3')
 const train = await listImageFolder(join(root, 'train'));
 const val = await listImageFolder(join(root, 'val'));
 const { labels } = train;
-const groupOfFile = new Map<string, string>();
-for (const line of (await readFile(join(root, 'provenance.csv'), 'utf8')).split('\n').slice(1)) {
-  const cols = line.split(',');
-  if (cols.length >= 5) groupOfFile.set(cols[0]!, cols[4]!);
-}
-const fold = train.items.map((it) => {
-  const group = groupOfFile.get(relative(root, it.path)) ?? it.sha256;
-  return parseInt(createHash('sha1').update(group).digest('hex').slice(0, 8), 16) % 5;
-});
+const fold = await healthFolds(train.items);
 const yOf = (items: typeof train.items) => Int32Array.from(items, (i) => labels.indexOf(i.label));
 const yTr = yOf(train.items);
 const yVal = yOf(val.items);
@@ -53,35 +38,15 @@ try {
     const va = await embedItems(val.items, common);
     for (const l2 of hyper.l2Grid) {
       // Trained on originals + mirrors; logits averaged over the image and its mirror (flip-TTA).
-      const fit = async (idx: readonly number[]) => {
-        const rows = [...idx.map((i) => tr.original[i]!), ...idx.map((i) => tr.flipped![i]!)];
-        const y = Int32Array.from([...idx, ...idx].map((i) => yTr[i]!));
-        const st = fitStandardizer(rows);
-        const head = await trainSoftmaxGemm(
-          pack(rows.map((r) => standardize(st, r))),
-          y,
+      const fit = (idx: readonly number[]) =>
+        fitHealthHead(
+          [...idx.map((i) => tr.original[i]!), ...idx.map((i) => tr.flipped![i]!)],
+          Int32Array.from([...idx, ...idx].map((i) => yTr[i]!)),
           labels.length,
-          { l2, classWeights: classWeights(y, labels.length), maxIter: hyper.maxIter },
+          l2,
         );
-        return (a: Float32Array, b: Float32Array) => {
-          const la = headLogits(head, standardize(st, a));
-          const lb = headLogits(head, standardize(st, b));
-          return la.map((v, j) => (v + lb[j]!) / 2);
-        };
-      };
-      const scored = (truth: ArrayLike<number>, logits: Float32Array[]) => {
-        const T = fitTemperature(logits, truth);
-        const m = computeMetrics(
-          Array.from(truth),
-          logits.map((l) => softmax(l, T)),
-          labels,
-        );
-        return {
-          top1: +m.accuracy.toFixed(3),
-          macro_f1: +m.macro_f1.toFixed(3),
-          ece: +m.ece.toFixed(3),
-        };
-      };
+      const scored = (truth: ArrayLike<number>, logits: Float32Array[]) =>
+        scoreHealth(truth, logits, labels);
       const all = await fit([...train.items.keys()]);
       const v = scored(
         yVal,
