@@ -1,0 +1,376 @@
+// Gradients through the last inverted-residual blocks of MobileNetV2 1.4 as the converter builds
+// them (1x1 expand + ReLU6, 3x3 depthwise + ReLU6, 1x1 project, batch-norm folded, residual add when
+// the shapes allow), and through the final 1x1 conv (+ ReLU6) that gives the `embedding` tap: the
+// shared code of issue 14's first lever (late-blocks.ts, health-late-blocks.ts). The large products run
+// in onnxruntime Gemm on one thread (same data, same result), the depthwise 3x3 in loops.
+import * as ort from 'onnxruntime-node';
+import { backboneIR } from '../src/ml/backbone/build.ts';
+import type { ConvOp, Op } from '../src/ml/backbone/ir.ts';
+import { GEMM_SESSION_OPTIONS, gemmModel } from '../src/ml/gemm.ts';
+
+// --- The blocks' weights, as the converter folds them ---------------------------------------------
+export interface Block {
+  residual: boolean;
+  cin: number;
+  c: number;
+  cout: number;
+  w1: Float32Array; // [c × cin]
+  b1: Float32Array;
+  wd: Float32Array; // [9 × c]: tap-major, so the inner loops run along channels
+  bd: Float32Array;
+  w3: Float32Array; // [cout × c]
+  b3: Float32Array;
+}
+export const PARAMS = ['w1', 'b1', 'wd', 'bd', 'w3', 'b3'] as const;
+export type Grads = Record<(typeof PARAMS)[number], Float32Array>;
+
+/** Blocks `first`..16 (inputs at first - 1's output); throws if the graph is not shaped so. */
+export function convertedBlocks(first: number): Block[] {
+  const ir = backboneIR(140);
+  const conv = (tap: string) => convFor(ir.ops, ir.taps.get(tap), tap);
+  const blocks: Block[] = [];
+  for (let n = first; n <= 16; n++) {
+    const e = conv(`b${n}_expand`);
+    const d = conv(`b${n}_dw`);
+    const p = findProject(ir.ops, d.output);
+    const residual = ir.ops.some((o) => o.kind === 'add' && o.output === ir.taps.get(`b${n}_out`));
+    if (e.input !== ir.taps.get(`b${n - 1}_out`) || !e.relu6 || !d.relu6 || p.relu6)
+      throw new Error(`block ${n} is not expand+ReLU6 → depthwise+ReLU6 → project`);
+    if (d.strides[0] !== 1 || d.weightShape[2] !== 3) throw new Error(`block ${n} is not 3x3/1`);
+    const [c, cin] = [e.weightShape[0], e.weightShape[1]];
+    const wd = new Float32Array(9 * c);
+    for (let ch = 0; ch < c; ch++)
+      for (let k = 0; k < 9; k++) wd[k * c + ch] = d.weight[ch * 9 + k]!;
+    blocks.push({
+      residual,
+      cin,
+      c,
+      cout: p.weightShape[0],
+      w1: e.weight.slice(),
+      b1: e.bias.slice(),
+      wd,
+      bd: d.bias.slice(),
+      w3: p.weight.slice(),
+      b3: p.bias.slice(),
+    });
+  }
+  return blocks;
+}
+
+function findProject(ops: readonly Op[], dwOut: string): ConvOp {
+  const op = ops.find((o) => o.kind === 'conv' && o.input === dwOut);
+  if (!op || op.kind !== 'conv') throw new Error(`no projection after ${dwOut}`);
+  return op;
+}
+
+/** The final 1x1 conv + ReLU6 after block 16 (its pooled output is the `embedding` tap). */
+export interface Pointwise {
+  cin: number;
+  cout: number;
+  w: Float32Array; // [cout × cin]
+  b: Float32Array;
+}
+
+export function convertedFinalConv(): Pointwise {
+  const ir = backboneIR(140);
+  const op = convFor(ir.ops, ir.taps.get('embedding'), 'embedding');
+  if (op.input !== ir.taps.get('b16_out') || !op.relu6 || op.weightShape[2] !== 1)
+    throw new Error('the embedding is not a 1x1 conv + ReLU6 on b16_out');
+  return {
+    cin: op.weightShape[1],
+    cout: op.weightShape[0],
+    w: op.weight.slice(),
+    b: op.bias.slice(),
+  };
+}
+
+function convFor(ops: readonly Op[], output: string | undefined, tap: string): ConvOp {
+  const op = ops.find((o) => o.kind === 'conv' && o.output === output);
+  if (!op || op.kind !== 'conv') throw new Error(`no conv for ${tap}`);
+  return op;
+}
+
+/** 3x3 neighbours of each position of an s x s map with SAME padding: [tap index, source position]. */
+function neighbours(s: number): [number, number][][] {
+  const all: [number, number][][] = [];
+  for (let y = 0; y < s; y++)
+    for (let x = 0; x < s; x++) {
+      const nb: [number, number][] = [];
+      for (let ky = 0; ky < 3; ky++)
+        for (let kx = 0; kx < 3; kx++) {
+          const sy = y + ky - 1;
+          const sx = x + kx - 1;
+          if (sy >= 0 && sy < s && sx >= 0 && sx < s) nb.push([ky * 3 + kx, sy * s + sx]);
+        }
+      all.push(nb);
+    }
+  return all;
+}
+
+// --- Matrix products in onnxruntime --------------------------------------------------------------
+const abtSession = await ort.InferenceSession.create(
+  gemmModel('A', 'B', false),
+  GEMM_SESSION_OPTIONS,
+);
+const atbSession = await ort.InferenceSession.create(
+  gemmModel('A', 'B', true),
+  GEMM_SESSION_OPTIONS,
+);
+async function gemm(
+  s: ort.InferenceSession,
+  a: Float32Array,
+  ar: number,
+  b: Float32Array,
+  br: number,
+): Promise<Float32Array> {
+  const out = await s.run({
+    A: new ort.Tensor('float32', a, [ar, a.length / ar]),
+    B: new ort.Tensor('float32', b, [br, b.length / br]),
+  });
+  return out.Y!.data as Float32Array;
+}
+/** A·Bᵀ: A [n × d], B [k × d]. */
+const abt = (a: Float32Array, n: number, b: Float32Array, k: number) =>
+  gemm(abtSession, a, n, b, k);
+/** Aᵀ·B: A [n × d1], B [n × d2]. */
+const atb = (a: Float32Array, b: Float32Array, n: number) => gemm(atbSession, a, n, b, n);
+
+function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(m.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = m[r * cols + c]!;
+  return t;
+}
+
+function colSums(m: Float32Array, cols: number): Float32Array {
+  const s = new Float32Array(cols);
+  for (let i = 0; i < m.length; i += cols) for (let c = 0; c < cols; c++) s[c] += m[i + c]!;
+  return s;
+}
+
+const relu6 = (v: number) => (v < 0 ? 0 : v > 6 ? 6 : v);
+
+export interface Forward {
+  x: Float32Array;
+  h1: Float32Array;
+  a1: Float32Array;
+  h2: Float32Array;
+  a2: Float32Array;
+  out: Float32Array; // [rows × cout]
+}
+
+/** The blocks' maths on s x s maps (4 x 4 at a 128 input, 7 x 7 at 224). */
+export class BlockNet {
+  private readonly nb: [number, number][][];
+  /** Positions per view. */
+  readonly positions: number;
+
+  constructor(readonly size: number) {
+    this.nb = neighbours(size);
+    this.positions = size * size;
+  }
+
+  /** One block on `rows` = n·P positions (position-major within a view), `x` [rows × cin]. */
+  async blockForward(b: Block, x: Float32Array, rows: number): Promise<Forward> {
+    const P = this.positions;
+    const { c } = b;
+    const h1 = await abt(x, rows, b.w1, c);
+    const a1 = new Float32Array(h1.length);
+    for (let r = 0; r < rows; r++)
+      for (let ch = 0; ch < c; ch++) {
+        const i = r * c + ch;
+        h1[i] += b.b1[ch]!;
+        a1[i] = relu6(h1[i]!);
+      }
+    const h2 = new Float32Array(h1.length);
+    const a2 = new Float32Array(h1.length);
+    for (let v = 0; v < rows / P; v++)
+      for (let p = 0; p < P; p++) {
+        const o = (v * P + p) * c;
+        h2.set(b.bd, o);
+        for (const [k, q] of this.nb[p]!) {
+          const a = (v * P + q) * c;
+          const w = k * c;
+          for (let ch = 0; ch < c; ch++) h2[o + ch] += b.wd[w + ch]! * a1[a + ch]!;
+        }
+        for (let ch = 0; ch < c; ch++) a2[o + ch] = relu6(h2[o + ch]!);
+      }
+    const out = await abt(a2, rows, b.w3, b.cout);
+    for (let r = 0; r < rows; r++)
+      for (let j = 0; j < b.cout; j++) {
+        const i = r * b.cout + j;
+        out[i] += b.b3[j]! + (b.residual ? x[i]! : 0);
+      }
+    return { x, h1, a1, h2, a2, out };
+  }
+
+  /**
+   * Gradients of one block's parameters, and dL/dx when asked, given dL/d(out) and, if the pooled
+   * expansion is a feature too, dL/d(expansion) `dA1` (added in place).
+   */
+  async blockBackward(
+    b: Block,
+    f: Forward,
+    rows: number,
+    dOut: Float32Array,
+    dx: boolean,
+    dA1In?: Float32Array,
+  ) {
+    const P = this.positions;
+    const { c } = b;
+    const g = {
+      w3: await atb(dOut, f.a2, rows),
+      b3: colSums(dOut, b.cout),
+    } as Grads;
+    const dH2 = await abt(dOut, rows, transpose(b.w3, b.cout, c), c);
+    for (let i = 0; i < dH2.length; i++) {
+      const h = f.h2[i]!;
+      if (!(h > 0 && h < 6)) dH2[i] = 0;
+    }
+    g.bd = colSums(dH2, c);
+    g.wd = new Float32Array(9 * c);
+    const dA1 = dA1In ?? new Float32Array(rows * c);
+    for (let v = 0; v < rows / P; v++)
+      for (let p = 0; p < P; p++) {
+        const o = (v * P + p) * c;
+        for (const [k, q] of this.nb[p]!) {
+          const a = (v * P + q) * c;
+          const w = k * c;
+          for (let ch = 0; ch < c; ch++) {
+            g.wd[w + ch] += dH2[o + ch]! * f.a1[a + ch]!;
+            dA1[a + ch] += b.wd[w + ch]! * dH2[o + ch]!;
+          }
+        }
+      }
+    for (let i = 0; i < dA1.length; i++) {
+      const h = f.h1[i]!;
+      if (!(h > 0 && h < 6)) dA1[i] = 0;
+    }
+    g.b1 = colSums(dA1, c);
+    g.w1 = await atb(dA1, f.x, rows);
+    if (!dx) return { g };
+    const dX = await abt(dA1, rows, transpose(b.w1, c, b.cin), b.cin);
+    if (b.residual) for (let i = 0; i < dX.length; i++) dX[i] += dOut[i]!;
+    return { g, dX };
+  }
+
+  /** The blocks on n views, then average pooling: `pooled` [n × cout] is `b16_out`. */
+  async forward(blocks: readonly Block[], x: Float32Array, n: number) {
+    const P = this.positions;
+    const steps: Forward[] = [];
+    let h = x;
+    for (const b of blocks) {
+      const f = await this.blockForward(b, h, n * P);
+      steps.push(f);
+      h = f.out;
+    }
+    const COUT = blocks.at(-1)!.cout;
+    const pooled = new Float32Array(n * COUT);
+    for (let v = 0; v < n; v++)
+      for (let p = 0; p < P; p++)
+        for (let j = 0; j < COUT; j++) pooled[v * COUT + j] += h[(v * P + p) * COUT + j]! / P;
+    return { steps, pooled };
+  }
+
+  /**
+   * Every block's gradients given dL/d(pooled b16_out) [n × cout] and, optionally, dL/d(each
+   * position's b16_out) `dMap` [n·P × cout] and dL/d(the last block's expansion) `dA1` [n·P × c].
+   */
+  async backward(
+    blocks: readonly Block[],
+    steps: readonly Forward[],
+    n: number,
+    dPooled: Float32Array,
+    dMap?: Float32Array,
+    dA1?: Float32Array,
+  ): Promise<Grads[]> {
+    const P = this.positions;
+    const COUT = blocks.at(-1)!.cout;
+    let dOut: Float32Array = new Float32Array(n * P * COUT);
+    for (let v = 0; v < n; v++)
+      for (let p = 0; p < P; p++)
+        for (let j = 0; j < COUT; j++)
+          dOut[(v * P + p) * COUT + j] =
+            dPooled[v * COUT + j]! / P + (dMap?.[(v * P + p) * COUT + j] ?? 0);
+    const grads: Grads[] = [];
+    for (let i = blocks.length - 1; i >= 0; i--) {
+      const last = i === blocks.length - 1;
+      const { g, dX } = await this.blockBackward(
+        blocks[i]!,
+        steps[i]!,
+        n * P,
+        dOut,
+        i > 0,
+        last ? dA1 : undefined,
+      );
+      grads[i] = g;
+      if (dX) dOut = dX;
+    }
+    return grads;
+  }
+
+  /** The final conv on each position's b16_out `x` [rows × cin]: pre-activation and pooled output. */
+  async finalForward(f: Pointwise, x: Float32Array, n: number) {
+    const P = this.positions;
+    const h = await abt(x, n * P, f.w, f.cout);
+    const pooled = new Float32Array(n * f.cout);
+    for (let v = 0; v < n; v++)
+      for (let p = 0; p < P; p++)
+        for (let j = 0; j < f.cout; j++) {
+          const i = (v * P + p) * f.cout + j;
+          h[i] += f.b[j]!;
+          pooled[v * f.cout + j] += relu6(h[i]!) / P;
+        }
+    return { h, pooled };
+  }
+
+  /** The final conv's gradients and dL/d(each position's b16_out), given dL/d(pooled embedding). */
+  async finalBackward(
+    f: Pointwise,
+    x: Float32Array,
+    h: Float32Array,
+    n: number,
+    dPooled: Float32Array,
+  ) {
+    const P = this.positions;
+    const dH = new Float32Array(h.length);
+    for (let v = 0; v < n; v++)
+      for (let p = 0; p < P; p++)
+        for (let j = 0; j < f.cout; j++) {
+          const i = (v * P + p) * f.cout + j;
+          const a = h[i]!;
+          if (a > 0 && a < 6) dH[i] = dPooled[v * f.cout + j]! / P;
+        }
+    return {
+      w: await atb(dH, x, n * P),
+      b: colSums(dH, f.cout),
+      dX: await abt(dH, n * P, transpose(f.w, f.cout, f.cin), f.cin),
+    };
+  }
+}
+
+// --- Adam ------------------------------------------------------------------------------------------
+export class Adam {
+  private m = new Map<Float32Array, Float32Array>();
+  private v = new Map<Float32Array, Float32Array>();
+  private t = 0;
+  step() {
+    this.t++;
+  }
+  update(w: Float32Array, g: Float32Array, lr: number) {
+    let m = this.m.get(w);
+    let v = this.v.get(w);
+    if (!m || !v) {
+      m = new Float32Array(w.length);
+      v = new Float32Array(w.length);
+      this.m.set(w, m);
+      this.v.set(w, v);
+    }
+    const c1 = 1 - 0.9 ** this.t;
+    const c2 = 1 - 0.999 ** this.t;
+    for (let i = 0; i < w.length; i++) {
+      m[i] = 0.9 * m[i]! + 0.1 * g[i]!;
+      v[i] = 0.999 * v[i]! + 0.001 * g[i]! * g[i]!;
+      w[i] -= (lr * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + 1e-8);
+    }
+  }
+}
