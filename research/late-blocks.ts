@@ -1,16 +1,16 @@
-// Issue 14, lever 1: train the backbone's last block. MobileNetV2 1.4's block 16 (1x1 expand +
-// ReLU6, 3x3 depthwise + ReLU6, 1x1 project; batch-norm folded, as the converter builds it) is
-// trained on cached block-15 maps (the frozen blocks 0-15 run once per image), with the project's
-// own gradient code (the two large products in onnxruntime Gemm), then the shipped head recipe runs
-// on the shipped taps with the retrained `b16_out`. Scored on val and on grouped 5-fold
-// cross-validation of train: inside each fold the block is retrained on that fold's training items
-// only. `--epochs 0` is the untrained block through the same code (the fp32 baseline).
+// Issue 14, lever 1: train the backbone's last block. MobileNetV2 1.4's block 16 (`--first 15`:
+// blocks 15 and 16) as the converter builds it (1x1 expand + ReLU6, 3x3 depthwise + ReLU6, 1x1
+// project, batch-norm folded) is trained on cached maps of the block before it (the frozen blocks run
+// once per image), with the project's own gradient code (block-grad.ts), then the shipped head recipe
+// runs on the shipped taps with the retrained `b16_out`. Scored on val and on grouped 5-fold
+// cross-validation of train: inside each fold the blocks are retrained on that fold's training items
+// only. `--epochs 0` is the converted weights through the same code (the fp32 baseline).
 //
-// While the block trains, the head it trains against is a softmax on its own pooled output
-// (`--head b16`, 448 values: the block must make them separable) or on every shipped tap
-// (`--head all`). Adam; L2 towards the converted weights (`--sp`) keeps the block near them.
-// Usage: node bin/run-ts.js research/late-blocks.ts [--head b16|all] [--epochs N] [--lr X]
-//        [--sp X] [--seed N]   (docs/model-research.md §30)
+// While the blocks train, the head they train against is a softmax on their own pooled output
+// (`--head b16`, 448 values: the blocks must make them separable) or on every shipped tap
+// (`--head all`). Adam; L2 towards the converted weights (`--sp`) keeps the blocks near them.
+// Usage: node bin/run-ts.js research/late-blocks.ts [--first 15|16] [--head b16|all] [--epochs N]
+//        [--lr X] [--sp X] [--seed N]   (docs/model-research.md §30)
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
