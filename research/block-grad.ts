@@ -1,12 +1,15 @@
 // Gradients through the last inverted-residual blocks of MobileNetV2 1.4 as the converter builds
 // them (1x1 expand + ReLU6, 3x3 depthwise + ReLU6, 1x1 project, batch-norm folded, residual add when
 // the shapes allow), and through the final 1x1 conv (+ ReLU6) that gives the `embedding` tap: the
-// shared code of issue 14's first lever (late-blocks.ts, health-late-blocks.ts). The large products run
-// in onnxruntime Gemm on one thread (same data, same result), the depthwise 3x3 in loops.
+// shared code of issue 14's first lever (late-blocks.ts, health-late-blocks.ts), with the scaffolding
+// both scripts train with (cached views, the softmax the blocks train against, the Adam steps). The
+// large products run in onnxruntime Gemm on one thread (same data, same result), the depthwise 3x3 in
+// loops.
 import * as ort from 'onnxruntime-node';
 import { backboneIR } from '../src/ml/backbone/build.ts';
 import type { ConvOp, Op } from '../src/ml/backbone/ir.ts';
 import { GEMM_SESSION_OPTIONS, gemmModel } from '../src/ml/gemm.ts';
+import type { Standardizer } from '../src/ml/head/standardize.ts';
 
 // --- The blocks' weights, as the converter folds them ---------------------------------------------
 export interface Block {
@@ -373,4 +376,140 @@ export class Adam {
       w[i] -= (lr * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + 1e-8);
     }
   }
+}
+
+// --- Scaffolding of the lever-1 scripts ------------------------------------------------------------
+
+/** Cached rows split: the fixed taps, the input map as [positions × cin] rows, the graph's own tail. */
+export interface MapViews {
+  fixed: Float32Array[];
+  x: Float32Array; // [views·positions × cin]
+  graph: Float32Array[];
+}
+
+/** Rows laid out as fixed taps, then a raw [cin, s, s] map, then `tail` values the graph computed. */
+export function splitViews(
+  rows: Float32Array[],
+  positions: number,
+  cin: number,
+  tail: number,
+): MapViews {
+  const fixedLen = rows[0]!.length - cin * positions - tail;
+  const x = new Float32Array(rows.length * positions * cin);
+  rows.forEach((r, v) => {
+    for (let c = 0; c < cin; c++)
+      for (let p = 0; p < positions; p++)
+        x[(v * positions + p) * cin + c] = r[fixedLen + c * positions + p]!;
+  });
+  return {
+    fixed: rows.map((r) => r.subarray(0, fixedLen)),
+    x,
+    graph: rows.map((r) => r.subarray(fixedLen + cin * positions)),
+  };
+}
+
+/** The input maps of `views`' items `idx`, one after another. */
+export function gatherMaps(views: MapViews, idx: readonly number[]): Float32Array {
+  const len = views.x.length / views.fixed.length;
+  const x = new Float32Array(idx.length * len);
+  idx.forEach((i, j) => x.set(views.x.subarray(i * len, (i + 1) * len), j * len));
+  return x;
+}
+
+/** The input maps of views given as [set (e.g. 0 original, 1 mirror), item], one after another. */
+export function gatherPairs(
+  sets: readonly MapViews[],
+  pairs: readonly [number, number][],
+): Float32Array {
+  const len = sets[0]!.x.length / sets[0]!.fixed.length;
+  const x = new Float32Array(pairs.length * len);
+  pairs.forEach(([s, i], j) => x.set(sets[s]!.x.subarray(i * len, (i + 1) * len), j * len));
+  return x;
+}
+
+/** The softmax the blocks train against: weights [k × d] on inputs standardised by `st`. */
+export class JointHead {
+  readonly V: Float32Array;
+  readonly bias: Float32Array;
+  gV: Float32Array;
+  gBias: Float32Array;
+  private readonly z: Float32Array;
+  private readonly d: number;
+
+  constructor(
+    private readonly k: number,
+    private readonly st: Standardizer,
+  ) {
+    this.d = st.mean.length;
+    this.V = new Float32Array(k * this.d);
+    this.bias = new Float32Array(k);
+    this.gV = new Float32Array(this.V.length);
+    this.gBias = new Float32Array(k);
+    this.z = new Float32Array(this.d);
+  }
+
+  /**
+   * One view (raw inputs `row`, class `y`, loss weight `w`): adds the head's gradients, and
+   * dL/d(the last `tail` raw inputs) into `dTail` at `offset`; returns the view's loss.
+   */
+  step(
+    row: Float32Array,
+    y: number,
+    w: number,
+    dTail: Float32Array,
+    offset: number,
+    tail: number,
+  ): number {
+    const { k, d, st, V, z } = this;
+    for (let t = 0; t < d; t++) z[t] = (row[t]! - st.mean[t]!) / st.std[t]!;
+    const logits = Float64Array.from(this.bias);
+    for (let c = 0; c < k; c++) {
+      let a = 0;
+      for (let t = 0; t < d; t++) a += V[c * d + t]! * z[t]!;
+      logits[c] += a;
+    }
+    const mx = Math.max(...logits);
+    let sum = 0;
+    for (let c = 0; c < k; c++) sum += logits[c] = Math.exp(logits[c]! - mx);
+    for (let c = 0; c < k; c++) {
+      const dl = w * (logits[c]! / sum - (c === y ? 1 : 0));
+      this.gBias[c] += dl;
+      for (let t = 0; t < d; t++) this.gV[c * d + t] += dl * z[t]!;
+      for (let t = 0; t < tail; t++)
+        dTail[offset + t] += (dl * V[c * d + d - tail + t]!) / st.std[d - tail + t]!;
+    }
+    return -w * Math.log(logits[y]! / sum);
+  }
+
+  /** Weight decay `l2`, the Adam step, and fresh gradients for the next batch. */
+  update(opt: Adam, lr: number, l2: number) {
+    for (let i = 0; i < this.V.length; i++) this.gV[i] += l2 * this.V[i]!;
+    opt.update(this.V, this.gV, lr);
+    opt.update(this.bias, this.gBias, lr);
+    this.gV = new Float32Array(this.V.length);
+    this.gBias = new Float32Array(this.k);
+  }
+}
+
+/** Adds the L2 pull `sp`·(w − w0) on every block's weights to their gradients. */
+export function pullTowards(
+  grads: Grads[],
+  blocks: readonly Block[],
+  blocks0: readonly Block[],
+  sp: number,
+) {
+  grads.forEach((g, m) => {
+    for (const p of ['w1', 'wd', 'w3'] as const) {
+      const w = blocks[m]![p];
+      const w0 = blocks0[m]![p];
+      for (let i = 0; i < w.length; i++) g[p][i] += sp * (w[i]! - w0[i]!);
+    }
+  });
+}
+
+/** The Adam step of every block parameter. */
+export function stepBlocks(opt: Adam, blocks: readonly Block[], grads: Grads[], lr: number) {
+  grads.forEach((g, m) => {
+    for (const p of PARAMS) opt.update(blocks[m]![p], g[p], lr);
+  });
 }

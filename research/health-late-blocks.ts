@@ -23,8 +23,14 @@ import {
   BlockNet,
   convertedBlocks,
   convertedFinalConv,
-  PARAMS,
+  gatherMaps,
+  gatherPairs,
+  JointHead,
+  type MapViews,
   type Pointwise,
+  pullTowards,
+  splitViews,
+  stepBlocks,
 } from './block-grad.ts';
 import { fitHealthHead, HEALTH_ROOT, healthFolds, scoreHealth } from './health-lib.ts';
 
@@ -75,26 +81,9 @@ const tr = await embedItems(train.items, common);
 const va = await embedItems(val.items, common);
 await pool.close();
 
-const FIXED = tr.original[0]!.length - CIN * P - OWN;
-interface Views {
-  fixed: Float32Array[];
-  x: Float32Array; // [views·P × CIN]
-  graphOwn: Float32Array[];
-}
-function split(rows: Float32Array[]): Views {
-  const x = new Float32Array(rows.length * P * CIN);
-  rows.forEach((r, v) => {
-    for (let c = 0; c < CIN; c++)
-      for (let p = 0; p < P; p++) x[(v * P + p) * CIN + c] = r[FIXED + c * P + p]!;
-  });
-  return {
-    fixed: rows.map((r) => r.subarray(0, FIXED)),
-    x,
-    graphOwn: rows.map((r) => r.subarray(FIXED + CIN * P)),
-  };
-}
-const trainViews = [split(tr.original), split(tr.flipped!)];
-const valViews = [split(va.original), split(va.flipped!)];
+const trainViews = [splitViews(tr.original, P, CIN, OWN), splitViews(tr.flipped!, P, CIN, OWN)];
+const valViews = [splitViews(va.original, P, CIN, OWN), splitViews(va.flipped!, P, CIN, OWN)];
+const FIXED = trainViews[0]!.fixed[0]!.length;
 
 interface Trained {
   blocks: Block[];
@@ -117,19 +106,13 @@ async function forward(t: Trained, x: Float32Array, n: number) {
   return { f, e, own };
 }
 
-function gatherX(views: Views, idx: readonly number[]): Float32Array {
-  const x = new Float32Array(idx.length * P * CIN);
-  idx.forEach((i, j) => x.set(views.x.subarray(i * P * CIN, (i + 1) * P * CIN), j * P * CIN));
-  return x;
-}
-
 /** Every view's full feature row (fixed taps + the trained taps), 64 views at a time. */
-async function rowsOf(t: Trained, views: Views): Promise<Float32Array[]> {
+async function rowsOf(t: Trained, views: MapViews): Promise<Float32Array[]> {
   const n = views.fixed.length;
   const out: Float32Array[] = [];
   for (let i = 0; i < n; i += 64) {
     const idx = [...Array(Math.min(64, n - i)).keys()].map((j) => i + j);
-    const { own } = await forward(t, gatherX(views, idx), idx.length);
+    const { own } = await forward(t, gatherMaps(views, idx), idx.length);
     idx.forEach((v, j) => {
       const r = new Float32Array(FIXED + OWN);
       r.set(views.fixed[v]!);
@@ -157,50 +140,23 @@ async function trainOn(idx: readonly number[]): Promise<Trained> {
   );
   const start = await Promise.all(trainViews.map((v) => rowsOf(t0, v)));
   const st = fitStandardizer(views.map(([s, i]) => start[s]![i]!));
-  const d = st.mean.length;
-  const V = new Float32Array(k * d);
-  const bias = new Float32Array(k);
+  const head = new JointHead(k, st);
   const opt = new Adam();
   const rand = rng(SEED);
-  const z = new Float32Array(d);
   for (let e = 0; e < EPOCHS; e++) {
     const order = shuffleInPlace([...views.keys()], rand);
     let loss = 0;
     for (let o = 0; o < order.length; o += BATCH) {
       const batch = order.slice(o, o + BATCH).map((j) => views[j]!);
       const n = batch.length;
-      const x = new Float32Array(n * P * CIN);
-      batch.forEach(([s, i], j) =>
-        x.set(trainViews[s]!.x.subarray(i * P * CIN, (i + 1) * P * CIN), j * P * CIN),
-      );
-      const { f, e: emb, own } = await forward(t, x, n);
-      const gV = new Float32Array(V.length);
-      const gBias = new Float32Array(k);
+      const { f, e: emb, own } = await forward(t, gatherPairs(trainViews, batch), n);
       const dOwn = new Float32Array(n * OWN);
-      for (let j = 0; j < n; j++) {
-        const [s, i] = batch[j]!;
-        const fixed = trainViews[s]!.fixed[i]!;
-        for (let q = 0; q < d; q++)
-          z[q] = ((q < FIXED ? fixed[q]! : own[j * OWN + q - FIXED]!) - st.mean[q]!) / st.std[q]!;
-        const logits = Float64Array.from(bias);
-        for (let c = 0; c < k; c++) {
-          let a = 0;
-          for (let q = 0; q < d; q++) a += V[c * d + q]! * z[q]!;
-          logits[c] += a;
-        }
-        const mx = Math.max(...logits);
-        let sum = 0;
-        for (let c = 0; c < k; c++) sum += logits[c] = Math.exp(logits[c]! - mx);
-        const w = cw[yTr[i]!]! / n;
-        loss -= w * Math.log(logits[yTr[i]!]! / sum);
-        for (let c = 0; c < k; c++) {
-          const dl = w * (logits[c]! / sum - (c === yTr[i] ? 1 : 0));
-          gBias[c] += dl;
-          for (let q = 0; q < d; q++) gV[c * d + q] += dl * z[q]!;
-          for (let q = 0; q < OWN; q++)
-            dOwn[j * OWN + q] += (dl * V[c * d + FIXED + q]!) / st.std[FIXED + q]!;
-        }
-      }
+      batch.forEach(([s, i], j) => {
+        const row = new Float32Array(FIXED + OWN);
+        row.set(trainViews[s]!.fixed[i]!);
+        row.set(own.subarray(j * OWN, (j + 1) * OWN), FIXED);
+        loss += head.step(row, yTr[i]!, cw[yTr[i]!]! / n, dOwn, j * OWN, OWN);
+      });
       // Split dOwn into the three taps' gradients.
       const dExpand = new Float32Array(n * P * C);
       const dOut = new Float32Array(n * COUT);
@@ -214,24 +170,14 @@ async function trainOn(idx: readonly number[]): Promise<Trained> {
       const last = f.steps.at(-1)!;
       const gFinal = await net.finalBackward(t.final, last.out, emb.h, n, dEmb);
       const g = await net.backward(t.blocks, f.steps, n, dOut, gFinal.dX, dExpand);
-      g.forEach((gb, m) => {
-        for (const p of ['w1', 'wd', 'w3'] as const) {
-          const wt = t.blocks[m]![p];
-          const w0 = t0.blocks[m]![p];
-          for (let i = 0; i < wt.length; i++) gb[p][i] += SP * (wt[i]! - w0[i]!);
-        }
-      });
+      pullTowards(g, t.blocks, t0.blocks, SP);
       for (let i = 0; i < t.final.w.length; i++)
         gFinal.w[i] += SP * (t.final.w[i]! - t0.final.w[i]!);
-      for (let i = 0; i < V.length; i++) gV[i] += HEAD_L2 * V[i]!;
       opt.step();
-      g.forEach((gb, m) => {
-        for (const p of PARAMS) opt.update(t.blocks[m]![p], gb[p], LR);
-      });
+      stepBlocks(opt, t.blocks, g, LR);
       opt.update(t.final.w, gFinal.w, LR);
       opt.update(t.final.b, gFinal.b, LR);
-      opt.update(V, gV, HEAD_LR);
-      opt.update(bias, gBias, HEAD_LR);
+      head.update(opt, HEAD_LR, HEAD_L2);
     }
     console.error(`  epoch ${e + 1}: loss ${(loss / Math.ceil(order.length / BATCH)).toFixed(4)}`);
   }
@@ -255,7 +201,7 @@ async function recipeOn(t: Trained, idx: readonly number[]) {
   const rows = await rowsOf(converted(), valViews[0]!);
   let worst = 0;
   rows.forEach((r, v) =>
-    valViews[0]!.graphOwn[v]!.forEach(
+    valViews[0]!.graph[v]!.forEach(
       (g, j) => (worst = Math.max(worst, Math.abs(g - r[FIXED + j]!))),
     ),
   );

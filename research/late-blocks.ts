@@ -19,7 +19,20 @@ import { computeMetrics } from '../src/ml/evaluate/metrics.ts';
 import { fitStandardizer } from '../src/ml/head/standardize.ts';
 import { classWeights } from '../src/ml/train/fit-heads.ts';
 import { rng, shuffleInPlace } from '../src/ml/rng.ts';
-import { Adam, type Block, BlockNet, convertedBlocks, PARAMS } from './block-grad.ts';
+import {
+  Adam,
+  type Block,
+  BlockNet,
+  convertedBlocks,
+  gatherMaps,
+  gatherPairs,
+  JointHead,
+  type MapViews,
+  PARAMS,
+  pullTowards,
+  splitViews,
+  stepBlocks,
+} from './block-grad.ts';
 import { shippedSpecies } from './shipped.ts';
 import { cvFolds, fitShippedHead } from './val-and-cv.ts';
 
@@ -66,41 +79,17 @@ const tr = await embedItems(train.items, { ...common, flip: true });
 const va = await embedItems(val.items, { ...common, flip: false });
 await pool.close();
 
-const FIXED = tr.original[0]!.length - CIN * P - COUT;
-interface Views {
-  fixed: Float32Array[];
-  x: Float32Array; // [views·P × CIN]
-  graphOut: Float32Array[];
-}
-function split(rows: Float32Array[]): Views {
-  const x = new Float32Array(rows.length * P * CIN);
-  rows.forEach((r, v) => {
-    for (let c = 0; c < CIN; c++)
-      for (let p = 0; p < P; p++) x[(v * P + p) * CIN + c] = r[FIXED + c * P + p]!;
-  });
-  return {
-    fixed: rows.map((r) => r.subarray(0, FIXED)),
-    x,
-    graphOut: rows.map((r) => r.subarray(FIXED + CIN * P)),
-  };
-}
-const trainViews = [split(tr.original), split(tr.flipped!)];
-const valViews = split(va.original);
+const trainViews = [splitViews(tr.original, P, CIN, COUT), splitViews(tr.flipped!, P, CIN, COUT)];
+const valViews = splitViews(va.original, P, CIN, COUT);
 const yTr = yOf(train.items);
 
-function gatherX(views: Views, idx: readonly number[]): Float32Array {
-  const x = new Float32Array(idx.length * P * CIN);
-  idx.forEach((i, j) => x.set(views.x.subarray(i * P * CIN, (i + 1) * P * CIN), j * P * CIN));
-  return x;
-}
-
 /** Pooled b16_out of every view of `views` through blocks `b`, 256 views at a time. */
-async function blockOutputs(b: readonly Block[], views: Views): Promise<Float32Array[]> {
+async function blockOutputs(b: readonly Block[], views: MapViews): Promise<Float32Array[]> {
   const n = views.fixed.length;
   const out: Float32Array[] = [];
   for (let i = 0; i < n; i += 256) {
     const idx = [...Array(Math.min(256, n - i)).keys()].map((j) => i + j);
-    const f = await net.forward(b, gatherX(views, idx), idx.length);
+    const f = await net.forward(b, gatherMaps(views, idx), idx.length);
     for (let j = 0; j < idx.length; j++) out.push(f.pooled.slice(j * COUT, (j + 1) * COUT));
   }
   return out;
@@ -124,9 +113,7 @@ async function trainBlocks(idx: readonly number[]): Promise<Block[]> {
   const headRows = (out: Float32Array, s: number, i: number): Float32Array =>
     HEAD === 'b16' ? out : concat(trainViews[s]!.fixed[i]!, out);
   const st = fitStandardizer(views.map(([s, i]) => headRows(start[s]![i]!, s, i)));
-  const d = st.mean.length;
-  const V = new Float32Array(k * d);
-  const bias = new Float32Array(k);
+  const head = new JointHead(k, st);
   const opt = new Adam();
   const rand = rng(SEED);
   for (let e = 0; e < EPOCHS; e++) {
@@ -135,55 +122,18 @@ async function trainBlocks(idx: readonly number[]): Promise<Block[]> {
     for (let o = 0; o < order.length; o += BATCH) {
       const batch = order.slice(o, o + BATCH).map((j) => views[j]!);
       const n = batch.length;
-      const x = new Float32Array(n * P * CIN);
-      batch.forEach(([s, i], j) =>
-        x.set(trainViews[s]!.x.subarray(i * P * CIN, (i + 1) * P * CIN), j * P * CIN),
-      );
-      const f = await net.forward(b, x, n);
-      const gV = new Float32Array(V.length);
-      const gBias = new Float32Array(k);
+      const f = await net.forward(b, gatherPairs(trainViews, batch), n);
       const dOut = new Float32Array(n * COUT);
-      const z = new Float32Array(d);
-      for (let j = 0; j < n; j++) {
-        const [s, i] = batch[j]!;
+      batch.forEach(([s, i], j) => {
         const row = headRows(f.pooled.subarray(j * COUT, (j + 1) * COUT), s, i);
-        for (let t = 0; t < d; t++) z[t] = (row[t]! - st.mean[t]!) / st.std[t]!;
-        const logits = Float64Array.from(bias);
-        for (let c = 0; c < k; c++) {
-          let a = 0;
-          for (let t = 0; t < d; t++) a += V[c * d + t]! * z[t]!;
-          logits[c] += a;
-        }
-        const mx = Math.max(...logits);
-        let sum = 0;
-        for (let c = 0; c < k; c++) sum += logits[c] = Math.exp(logits[c]! - mx);
-        const w = cw[yTr[i]!]! / n;
-        loss -= w * Math.log(logits[yTr[i]!]! / sum);
-        for (let c = 0; c < k; c++) {
-          const dl = w * (logits[c]! / sum - (c === yTr[i] ? 1 : 0));
-          gBias[c] += dl;
-          for (let t = 0; t < d; t++) gV[c * d + t] += dl * z[t]!;
-          // Only the block's own 448 values (the last ones of the head's input) reach the block.
-          for (let t = 0; t < COUT; t++)
-            dOut[j * COUT + t] += (dl * V[c * d + d - COUT + t]!) / st.std[d - COUT + t]!;
-        }
-      }
+        // Only the blocks' own 448 values (the last ones of the head's input) reach the blocks.
+        loss += head.step(row, yTr[i]!, cw[yTr[i]!]! / n, dOut, j * COUT, COUT);
+      });
       const g = await net.backward(b, f.steps, n, dOut);
-      g.forEach((gb, m) => {
-        for (const p of ['w1', 'wd', 'w3'] as const) {
-          const w = b[m]![p];
-          const w0 = b0[m]![p];
-          const gp = gb[p];
-          for (let i = 0; i < w.length; i++) gp[i] += SP * (w[i]! - w0[i]!);
-        }
-      });
-      for (let i = 0; i < V.length; i++) gV[i] += HEAD_L2 * V[i]!;
+      pullTowards(g, b, b0, SP);
       opt.step();
-      g.forEach((gb, m) => {
-        for (const p of PARAMS) opt.update(b[m]![p], gb[p], LR);
-      });
-      opt.update(V, gV, HEAD_LR);
-      opt.update(bias, gBias, HEAD_LR);
+      stepBlocks(opt, b, g, LR);
+      head.update(opt, HEAD_LR, HEAD_L2);
     }
     console.error(`  epoch ${e + 1}: loss ${(loss / Math.ceil(order.length / BATCH)).toFixed(4)}`);
   }
@@ -223,7 +173,7 @@ async function headOnBlocks(b: readonly Block[], idx: readonly number[]) {
   const ours = await blockOutputs(convertedBlocks(FIRST), valViews);
   let worst = 0;
   ours.forEach((o, v) =>
-    o.forEach((x, j) => (worst = Math.max(worst, Math.abs(x - valViews.graphOut[v]![j]!)))),
+    o.forEach((x, j) => (worst = Math.max(worst, Math.abs(x - valViews.graph[v]![j]!)))),
   );
   console.error(`forward pass vs graph b16_out: max |diff| ${worst.toExponential(2)}`);
 }
