@@ -10,6 +10,7 @@ import { backboneIR } from '../src/ml/backbone/build.ts';
 import type { ConvOp, Op } from '../src/ml/backbone/ir.ts';
 import { GEMM_SESSION_OPTIONS, gemmModel } from '../src/ml/gemm.ts';
 import type { Standardizer } from '../src/ml/head/standardize.ts';
+import { rng, shuffleInPlace } from '../src/ml/rng.ts';
 
 // --- The blocks' weights, as the converter folds them ---------------------------------------------
 export interface Block {
@@ -425,6 +426,38 @@ export function gatherPairs(
   const x = new Float32Array(pairs.length * len);
   pairs.forEach(([s, i], j) => x.set(sets[s]!.x.subarray(i * len, (i + 1) * len), j * len));
   return x;
+}
+
+/** What both lever-1 scripts train with: the joint softmax's Adam step and decay, views per batch. */
+export const JOINT_TRAINING = { headLr: 1e-3, headL2: 1e-3, batch: 64 };
+
+/** Each training item `idx` as two views: [0 (original), item] and [1 (mirror), item]. */
+export function viewPairs(idx: readonly number[]): [number, number][] {
+  return idx.flatMap((i): [number, number][] => [
+    [0, i],
+    [1, i],
+  ]);
+}
+
+/**
+ * `epochs` passes over `views` in an order drawn from `seed`, JOINT_TRAINING.batch views at a time;
+ * `step` trains on one batch and returns its summed loss; each epoch's mean batch loss is logged.
+ */
+export async function runEpochs<T>(
+  views: readonly T[],
+  epochs: number,
+  seed: number,
+  step: (batch: T[]) => Promise<number>,
+): Promise<void> {
+  const { batch } = JOINT_TRAINING;
+  const rand = rng(seed);
+  for (let e = 0; e < epochs; e++) {
+    const order = shuffleInPlace([...views.keys()], rand);
+    let loss = 0;
+    for (let o = 0; o < order.length; o += batch)
+      loss += await step(order.slice(o, o + batch).map((j) => views[j]!));
+    console.error(`  epoch ${e + 1}: loss ${(loss / Math.ceil(order.length / batch)).toFixed(4)}`);
+  }
 }
 
 /** The softmax the blocks train against: weights [k × d] on inputs standardised by `st`. */

@@ -16,7 +16,6 @@ import { fitStandardizer } from '../src/ml/head/standardize.ts';
 import { DEFAULT_PREPROCESS } from '../src/ml/preprocess.ts';
 import { DEFAULTS } from '../src/ml/train/defaults.ts';
 import { classWeights } from '../src/ml/train/fit-heads.ts';
-import { rng, shuffleInPlace } from '../src/ml/rng.ts';
 import {
   Adam,
   type Block,
@@ -26,11 +25,14 @@ import {
   gatherMaps,
   gatherPairs,
   JointHead,
+  JOINT_TRAINING,
   type MapViews,
   type Pointwise,
   pullTowards,
+  runEpochs,
   splitViews,
   stepBlocks,
+  viewPairs,
 } from './block-grad.ts';
 import { fitHealthHead, HEALTH_ROOT, healthFolds, scoreHealth } from './health-lib.ts';
 
@@ -48,9 +50,6 @@ const LR = Number(args.lr);
 const SP = Number(args.sp);
 const SEED = Number(args.seed);
 const L2 = Number(args.l2);
-const HEAD_LR = 1e-3;
-const HEAD_L2 = 1e-3;
-const BATCH = 64;
 
 const { backbone, taps: healthTaps } = DEFAULTS.health;
 const TRAINED = ['b16_expand', 'b16_out', 'embedding'];
@@ -130,10 +129,7 @@ async function trainOn(idx: readonly number[]): Promise<Trained> {
   const t = converted();
   if (EPOCHS === 0) return t;
   const k = labels.length;
-  const views = idx.flatMap((i) => [
-    [0, i],
-    [1, i],
-  ]) as [number, number][];
+  const views = viewPairs(idx);
   const cw = classWeights(
     Int32Array.from(views, ([, i]) => yTr[i]!),
     k,
@@ -142,45 +138,39 @@ async function trainOn(idx: readonly number[]): Promise<Trained> {
   const st = fitStandardizer(views.map(([s, i]) => start[s]![i]!));
   const head = new JointHead(k, st);
   const opt = new Adam();
-  const rand = rng(SEED);
-  for (let e = 0; e < EPOCHS; e++) {
-    const order = shuffleInPlace([...views.keys()], rand);
+  await runEpochs(views, EPOCHS, SEED, async (batch) => {
+    const n = batch.length;
+    const { f, e: emb, own } = await forward(t, gatherPairs(trainViews, batch), n);
+    const dOwn = new Float32Array(n * OWN);
     let loss = 0;
-    for (let o = 0; o < order.length; o += BATCH) {
-      const batch = order.slice(o, o + BATCH).map((j) => views[j]!);
-      const n = batch.length;
-      const { f, e: emb, own } = await forward(t, gatherPairs(trainViews, batch), n);
-      const dOwn = new Float32Array(n * OWN);
-      batch.forEach(([s, i], j) => {
-        const row = new Float32Array(FIXED + OWN);
-        row.set(trainViews[s]!.fixed[i]!);
-        row.set(own.subarray(j * OWN, (j + 1) * OWN), FIXED);
-        loss += head.step(row, yTr[i]!, cw[yTr[i]!]! / n, dOwn, j * OWN, OWN);
-      });
-      // Split dOwn into the three taps' gradients.
-      const dExpand = new Float32Array(n * P * C);
-      const dOut = new Float32Array(n * COUT);
-      const dEmb = new Float32Array(n * EMB);
-      for (let v = 0; v < n; v++) {
-        for (let p = 0; p < P; p++)
-          for (let c = 0; c < C; c++) dExpand[(v * P + p) * C + c] = dOwn[v * OWN + c]! / P;
-        dOut.set(dOwn.subarray(v * OWN + C, v * OWN + C + COUT), v * COUT);
-        dEmb.set(dOwn.subarray(v * OWN + C + COUT, (v + 1) * OWN), v * EMB);
-      }
-      const last = f.steps.at(-1)!;
-      const gFinal = await net.finalBackward(t.final, last.out, emb.h, n, dEmb);
-      const g = await net.backward(t.blocks, f.steps, n, dOut, gFinal.dX, dExpand);
-      pullTowards(g, t.blocks, t0.blocks, SP);
-      for (let i = 0; i < t.final.w.length; i++)
-        gFinal.w[i] += SP * (t.final.w[i]! - t0.final.w[i]!);
-      opt.step();
-      stepBlocks(opt, t.blocks, g, LR);
-      opt.update(t.final.w, gFinal.w, LR);
-      opt.update(t.final.b, gFinal.b, LR);
-      head.update(opt, HEAD_LR, HEAD_L2);
+    batch.forEach(([s, i], j) => {
+      const row = new Float32Array(FIXED + OWN);
+      row.set(trainViews[s]!.fixed[i]!);
+      row.set(own.subarray(j * OWN, (j + 1) * OWN), FIXED);
+      loss += head.step(row, yTr[i]!, cw[yTr[i]!]! / n, dOwn, j * OWN, OWN);
+    });
+    // Split dOwn into the three taps' gradients.
+    const dExpand = new Float32Array(n * P * C);
+    const dOut = new Float32Array(n * COUT);
+    const dEmb = new Float32Array(n * EMB);
+    for (let v = 0; v < n; v++) {
+      for (let p = 0; p < P; p++)
+        for (let c = 0; c < C; c++) dExpand[(v * P + p) * C + c] = dOwn[v * OWN + c]! / P;
+      dOut.set(dOwn.subarray(v * OWN + C, v * OWN + C + COUT), v * COUT);
+      dEmb.set(dOwn.subarray(v * OWN + C + COUT, (v + 1) * OWN), v * EMB);
     }
-    console.error(`  epoch ${e + 1}: loss ${(loss / Math.ceil(order.length / BATCH)).toFixed(4)}`);
-  }
+    const last = f.steps.at(-1)!;
+    const gFinal = await net.finalBackward(t.final, last.out, emb.h, n, dEmb);
+    const g = await net.backward(t.blocks, f.steps, n, dOut, gFinal.dX, dExpand);
+    pullTowards(g, t.blocks, t0.blocks, SP);
+    for (let i = 0; i < t.final.w.length; i++) gFinal.w[i] += SP * (t.final.w[i]! - t0.final.w[i]!);
+    opt.step();
+    stepBlocks(opt, t.blocks, g, LR);
+    opt.update(t.final.w, gFinal.w, LR);
+    opt.update(t.final.b, gFinal.b, LR);
+    head.update(opt, JOINT_TRAINING.headLr, JOINT_TRAINING.headL2);
+    return loss;
+  });
   return t;
 }
 

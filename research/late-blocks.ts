@@ -18,7 +18,6 @@ import { embedItems } from '../src/ml/embed/embedder.ts';
 import { computeMetrics } from '../src/ml/evaluate/metrics.ts';
 import { fitStandardizer } from '../src/ml/head/standardize.ts';
 import { classWeights } from '../src/ml/train/fit-heads.ts';
-import { rng, shuffleInPlace } from '../src/ml/rng.ts';
 import {
   Adam,
   type Block,
@@ -27,11 +26,14 @@ import {
   gatherMaps,
   gatherPairs,
   JointHead,
+  JOINT_TRAINING,
   type MapViews,
   PARAMS,
   pullTowards,
+  runEpochs,
   splitViews,
   stepBlocks,
+  viewPairs,
 } from './block-grad.ts';
 import { shippedSpecies } from './shipped.ts';
 import { cvFolds, fitShippedHead } from './val-and-cv.ts';
@@ -53,9 +55,6 @@ const SP = Number(args.sp);
 const SEED = Number(args.seed);
 /** The first trained block: 16 alone, or 15 and 16. */
 const FIRST = args.first === '15' ? 15 : 16;
-const HEAD_LR = 1e-3;
-const HEAD_L2 = 1e-3;
-const BATCH = 64;
 
 const S = 4; // block 16's map at a 128 input
 const P = S * S;
@@ -101,11 +100,7 @@ async function trainBlocks(idx: readonly number[]): Promise<Block[]> {
   const b = convertedBlocks(FIRST);
   if (EPOCHS === 0) return b;
   const k = labels.length;
-  // Views: [set (0 original, 1 mirror), item].
-  const views = idx.flatMap((i) => [
-    [0, i],
-    [1, i],
-  ]) as [number, number][];
+  const views = viewPairs(idx);
   const y = Int32Array.from(views, ([, i]) => yTr[i]!);
   const cw = classWeights(y, k);
   // The head's inputs are standardised once, on the converted block's outputs.
@@ -115,28 +110,23 @@ async function trainBlocks(idx: readonly number[]): Promise<Block[]> {
   const st = fitStandardizer(views.map(([s, i]) => headRows(start[s]![i]!, s, i)));
   const head = new JointHead(k, st);
   const opt = new Adam();
-  const rand = rng(SEED);
-  for (let e = 0; e < EPOCHS; e++) {
-    const order = shuffleInPlace([...views.keys()], rand);
+  await runEpochs(views, EPOCHS, SEED, async (batch) => {
+    const n = batch.length;
+    const f = await net.forward(b, gatherPairs(trainViews, batch), n);
+    const dOut = new Float32Array(n * COUT);
     let loss = 0;
-    for (let o = 0; o < order.length; o += BATCH) {
-      const batch = order.slice(o, o + BATCH).map((j) => views[j]!);
-      const n = batch.length;
-      const f = await net.forward(b, gatherPairs(trainViews, batch), n);
-      const dOut = new Float32Array(n * COUT);
-      batch.forEach(([s, i], j) => {
-        const row = headRows(f.pooled.subarray(j * COUT, (j + 1) * COUT), s, i);
-        // Only the blocks' own 448 values (the last ones of the head's input) reach the blocks.
-        loss += head.step(row, yTr[i]!, cw[yTr[i]!]! / n, dOut, j * COUT, COUT);
-      });
-      const g = await net.backward(b, f.steps, n, dOut);
-      pullTowards(g, b, b0, SP);
-      opt.step();
-      stepBlocks(opt, b, g, LR);
-      head.update(opt, HEAD_LR, HEAD_L2);
-    }
-    console.error(`  epoch ${e + 1}: loss ${(loss / Math.ceil(order.length / BATCH)).toFixed(4)}`);
-  }
+    batch.forEach(([s, i], j) => {
+      const row = headRows(f.pooled.subarray(j * COUT, (j + 1) * COUT), s, i);
+      // Only the blocks' own 448 values (the last ones of the head's input) reach the blocks.
+      loss += head.step(row, yTr[i]!, cw[yTr[i]!]! / n, dOut, j * COUT, COUT);
+    });
+    const g = await net.backward(b, f.steps, n, dOut);
+    pullTowards(g, b, b0, SP);
+    opt.step();
+    stepBlocks(opt, b, g, LR);
+    head.update(opt, JOINT_TRAINING.headLr, JOINT_TRAINING.headL2);
+    return loss;
+  });
   return b;
 }
 

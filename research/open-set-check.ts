@@ -6,8 +6,6 @@
 import { noveltySettings } from '../src/ml/artifact/manifest.ts';
 import { decodeHalf, encodeHalf } from '../src/ml/artifact/float16.ts';
 import { MatMulABt } from '../src/ml/gemm.ts';
-import { headLogits } from '../src/ml/head/head.ts';
-import { fitStandardizer, pack, standardize } from '../src/ml/head/standardize.ts';
 import {
   combineNovelty,
   fitNovelty,
@@ -15,9 +13,8 @@ import {
   noveltyPartScores,
 } from '../src/ml/novelty.ts';
 import { openSetFeatures } from '../src/ml/openset.ts';
-import { classWeights } from '../src/ml/train/fit-heads.ts';
-import { trainSoftmaxGemm } from '../src/ml/train/softmax-gemm.ts';
 import type { shippedSpecies } from './shipped.ts';
+import { fitShippedLogits } from './val-and-cv.ts';
 
 type Shipped = Awaited<ReturnType<typeof shippedSpecies>>;
 
@@ -33,16 +30,10 @@ export async function noveltyRejection(
   val: Float32Array[],
   nonfish: readonly NonFishRow[],
 ) {
-  const { manifest, labels, taps, bspec, l2, maxIter } = s;
+  const { manifest, labels, taps, bspec } = s;
   const settings = noveltySettings(manifest.novelty!);
-  const st = fitStandardizer(head.rows);
-  const fitted = await trainSoftmaxGemm(
-    pack(head.rows.map((r) => standardize(st, r))),
-    head.y,
-    labels.length,
-    { l2, classWeights: classWeights(head.y, labels.length), maxIter },
-  );
-  const maxLogit = (r: Float32Array) => Math.max(...headLogits(fitted, standardize(st, r)));
+  const logits = await fitShippedLogits(s, head.rows, head.y);
+  const maxLogit = (r: Float32Array) => Math.max(...logits(r));
   const osf = (r: Float32Array) =>
     openSetFeatures(r, taps, bspec.width, manifest.open_set.feature_space);
   const mm = await MatMulABt.create();

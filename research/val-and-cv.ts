@@ -33,8 +33,11 @@ export function cvFolds(items: readonly ImageItem[]): number[] {
   );
 }
 
-/** The shipped head recipe (standardise, softmax with the manifest's λ, class weights) on `rows`. */
-export async function fitShippedHead(s: Shipped, rows: Float32Array[], y: Int32Array) {
+/**
+ * The shipped head recipe (standardise, softmax with the manifest's λ, class weights) on `rows`:
+ * a row's logits.
+ */
+export async function fitShippedLogits(s: Shipped, rows: Float32Array[], y: Int32Array) {
   const st = fitStandardizer(rows);
   const head = await trainSoftmaxGemm(
     pack(rows.map((r) => standardize(st, r))),
@@ -42,7 +45,13 @@ export async function fitShippedHead(s: Shipped, rows: Float32Array[], y: Int32A
     s.labels.length,
     { l2: s.l2, classWeights: classWeights(y, s.labels.length), maxIter: s.maxIter },
   );
-  return (r: Float32Array) => softmax(headLogits(head, standardize(st, r)));
+  return (r: Float32Array) => headLogits(head, standardize(st, r));
+}
+
+/** The same recipe: a row's class probabilities. */
+export async function fitShippedHead(s: Shipped, rows: Float32Array[], y: Int32Array) {
+  const logits = await fitShippedLogits(s, rows, y);
+  return (r: Float32Array) => softmax(logits(r));
 }
 
 /**
