@@ -61,6 +61,9 @@ test(
         250,
       );
 
+      // The broker's sessions (the app's among them) are on disk, as they would be on a broker
+      // that had run a while: what its crash loses is then in flight, not the session itself.
+      await broker.saved();
       await broker.kill();
       // Published while the broker is down: the device keeps them and sends them on reconnect.
       for (let i = 0; i < BATCH; i++) send();

@@ -10,6 +10,7 @@ import {
   mkdtempSync,
   readdirSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { connect } from 'node:net';
@@ -136,7 +137,16 @@ export async function startRedis(): Promise<Disposable> {
 
 export const mosquittoSkip = which('mosquitto') ? false : 'mosquitto is not installed';
 
-export async function startMosquitto(): Promise<Disposable> {
+export interface DisposableBroker extends Disposable {
+  /**
+   * Resolves after the broker next writes its persistence file. Mosquitto saves every couple of
+   * seconds, not on each change, so a crash loses what came since the last save (a session
+   * created a moment ago included): a test that kills it waits for this first.
+   */
+  saved(timeoutMs?: number): Promise<void>;
+}
+
+export async function startMosquitto(): Promise<DisposableBroker> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'aquaml-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');
@@ -155,9 +165,18 @@ export async function startMosquitto(): Promise<Disposable> {
   );
   // mosquitto drops root privileges to its own user, which must be able to write the folder.
   spawnSync('chown', ['-R', 'mosquitto', dir]);
-  return childService(port, `mqtt://127.0.0.1:${port}`, dir, () =>
+  const service = await childService(port, `mqtt://127.0.0.1:${port}`, dir, () =>
     spawn('mosquitto', ['-c', conf], { stdio: 'ignore' }),
   );
+  const db = join(dir, 'mosquitto.db');
+  const savedAt = () => (existsSync(db) ? statSync(db).mtimeMs : 0);
+  return {
+    ...service,
+    async saved(timeoutMs = 10_000) {
+      const since = Date.now();
+      await waitUntil('mosquitto to save its database', () => savedAt() > since, timeoutMs, 50);
+    },
+  };
 }
 
 function postgresBin(): string | undefined {
