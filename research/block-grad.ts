@@ -1,10 +1,12 @@
 // Gradients through the last inverted-residual blocks of MobileNetV2 1.4 as the converter builds
 // them (1x1 expand + ReLU6, 3x3 depthwise + ReLU6, 1x1 project, batch-norm folded, residual add when
-// the shapes allow), and through the final 1x1 conv (+ ReLU6) that gives the `embedding` tap: the
-// shared code of issue 14's first lever (late-blocks.ts, health-late-blocks.ts), with the scaffolding
-// both scripts train with (cached views, the softmax the blocks train against, the Adam steps). The
+// the shapes allow), through the final 1x1 conv (+ ReLU6) that gives the `embedding` tap, and
+// through a 1x1 conv under the `:qN` grid pooling: the shared code of issue 14's first lever
+// (late-blocks.ts, health-late-blocks.ts, grid-tap-convs.ts), with the scaffolding
+// the scripts train with (cached views, the softmax the blocks train against, the Adam steps). The
 // large products run in onnxruntime Gemm on one thread (same data, same result), the depthwise 3x3 in
 // loops.
+import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { backboneIR } from '../src/ml/backbone/build.ts';
 import type { ConvOp, Op } from '../src/ml/backbone/ir.ts';
@@ -76,10 +78,19 @@ export interface Pointwise {
 }
 
 export function convertedFinalConv(): Pointwise {
+  return convertedPointwise('embedding', 'b16_out');
+}
+
+/** Block `n`'s 1x1 expand conv (+ ReLU6) on block n - 1's output: what the `bN_expand` taps pool. */
+export function convertedExpandConv(n: number): Pointwise {
+  return convertedPointwise(`b${n}_expand`, `b${n - 1}_out`);
+}
+
+function convertedPointwise(tap: string, input: string): Pointwise {
   const ir = backboneIR(140);
-  const op = convFor(ir.ops, ir.taps.get('embedding'), 'embedding');
-  if (op.input !== ir.taps.get('b16_out') || !op.relu6 || op.weightShape[2] !== 1)
-    throw new Error('the embedding is not a 1x1 conv + ReLU6 on b16_out');
+  const op = convFor(ir.ops, ir.taps.get(tap), tap);
+  if (op.input !== ir.taps.get(input) || !op.relu6 || op.weightShape[2] !== 1)
+    throw new Error(`${tap} is not a 1x1 conv + ReLU6 on ${input}`);
   return {
     cin: op.weightShape[1],
     cout: op.weightShape[0],
@@ -428,7 +439,31 @@ export function gatherPairs(
   return x;
 }
 
-/** What both lever-1 scripts train with: the joint softmax's Adam step and decay, views per batch. */
+/**
+ * The options of every lever-1 script (`--epochs`, `--lr` for the trained layers, `--sp` for the pull
+ * towards the converted weights, `--seed`) as numbers, and the script's own string options.
+ */
+export function leverArgs(epochs: number, own: Record<string, string> = {}) {
+  const options: Record<string, { type: 'string'; default: string }> = {};
+  for (const [name, value] of Object.entries({
+    epochs: String(epochs),
+    lr: '1e-4',
+    sp: '1e-3',
+    seed: '1',
+    ...own,
+  }))
+    options[name] = { type: 'string', default: value };
+  const values = parseArgs({ options }).values as Record<string, string>;
+  return {
+    epochs: Number(values.epochs),
+    lr: Number(values.lr),
+    sp: Number(values.sp),
+    seed: Number(values.seed),
+    own: values,
+  };
+}
+
+/** What the lever-1 scripts train with: the joint softmax's Adam step and decay, views per batch. */
 export const JOINT_TRAINING = { headLr: 1e-3, headL2: 1e-3, batch: 64 };
 
 /** Each training item `idx` as two views: [0 (original), item] and [1 (mirror), item]. */
@@ -545,4 +580,75 @@ export function stepBlocks(opt: Adam, blocks: readonly Block[], grads: Grads[], 
   grads.forEach((g, m) => {
     for (const p of PARAMS) opt.update(blocks[m]![p], g[p], lr);
   });
+}
+
+// --- A 1x1 conv + ReLU6 under the converter's `:qN` grid pooling ----------------------------------
+
+/**
+ * The positions of each of the converter's n x n regions of an s x s map (onnx-writer.ts: squares
+ * of side s - (n - 1)·floor(s / n), stride floor(s / n), row-major), in the graph's output order.
+ */
+export function gridRegions(s: number, n: number): number[][] {
+  const stride = Math.floor(s / n);
+  const k = s - (n - 1) * stride;
+  const regions: number[][] = [];
+  for (let gy = 0; gy < n; gy++)
+    for (let gx = 0; gx < n; gx++) {
+      const r: number[] = [];
+      for (let y = gy * stride; y < gy * stride + k; y++)
+        for (let x = gx * stride; x < gx * stride + k; x++) r.push(y * s + x);
+      regions.push(r);
+    }
+  return regions;
+}
+
+/**
+ * `f` on n views of P positions each (`x` [n·P × cin], position-major within a view), then each
+ * region's average: `pooled` [n × cout·R], channel-major like the graph's `bN_expand:qN` taps.
+ */
+export async function gridForward(
+  f: Pointwise,
+  x: Float32Array,
+  n: number,
+  P: number,
+  regions: readonly number[][],
+) {
+  const R = regions.length;
+  const h = await abt(x, n * P, f.w, f.cout);
+  for (let r = 0; r < n * P; r++) for (let j = 0; j < f.cout; j++) h[r * f.cout + j] += f.b[j]!;
+  const pooled = new Float32Array(n * f.cout * R);
+  for (let v = 0; v < n; v++)
+    regions.forEach((reg, q) => {
+      for (const p of reg) {
+        const o = (v * P + p) * f.cout;
+        for (let j = 0; j < f.cout; j++) pooled[(v * f.cout + j) * R + q] += relu6(h[o + j]!);
+      }
+      for (let j = 0; j < f.cout; j++) pooled[(v * f.cout + j) * R + q] /= reg.length;
+    });
+  return { h, pooled };
+}
+
+/** `f`'s gradients given dL/d(pooled) [n × cout·R] of gridForward's output. */
+export async function gridBackward(
+  f: Pointwise,
+  x: Float32Array,
+  h: Float32Array,
+  n: number,
+  P: number,
+  regions: readonly number[][],
+  dPooled: Float32Array,
+) {
+  const R = regions.length;
+  const dH = new Float32Array(h.length);
+  for (let v = 0; v < n; v++)
+    regions.forEach((reg, q) => {
+      for (const p of reg) {
+        const o = (v * P + p) * f.cout;
+        for (let j = 0; j < f.cout; j++) {
+          const a = h[o + j]!;
+          if (a > 0 && a < 6) dH[o + j] += dPooled[(v * f.cout + j) * R + q]! / reg.length;
+        }
+      }
+    });
+  return { w: await atb(dH, x, n * P), b: colSums(dH, f.cout) };
 }

@@ -8,7 +8,6 @@
 // Usage: node bin/run-ts.js research/health-late-blocks.ts [--epochs N] [--lr X] [--sp X]
 //        [--seed N] [--l2 X]   (docs/model-research.md §31)
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
 import { listImageFolder } from '../src/ml/data/dataset.ts';
 import { embedItems } from '../src/ml/embed/embedder.ts';
@@ -26,6 +25,7 @@ import {
   gatherPairs,
   JointHead,
   JOINT_TRAINING,
+  leverArgs,
   type MapViews,
   type Pointwise,
   pullTowards,
@@ -36,20 +36,8 @@ import {
 } from './block-grad.ts';
 import { fitHealthHead, HEALTH_ROOT, healthFolds, scoreHealth } from './health-lib.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    epochs: { type: 'string', default: '5' },
-    lr: { type: 'string', default: '1e-4' },
-    sp: { type: 'string', default: '1e-3' },
-    seed: { type: 'string', default: '1' },
-    l2: { type: 'string', default: '0.003' },
-  },
-});
-const EPOCHS = Number(args.epochs);
-const LR = Number(args.lr);
-const SP = Number(args.sp);
-const SEED = Number(args.seed);
-const L2 = Number(args.l2);
+const { epochs: EPOCHS, lr: LR, sp: SP, seed: SEED, own } = leverArgs(5, { l2: '0.003' });
+const L2 = Number(own.l2);
 
 const { backbone, taps: healthTaps } = DEFAULTS.health;
 const TRAINED = ['b16_expand', 'b16_out', 'embedding'];

@@ -12,7 +12,6 @@
 // Usage: node bin/run-ts.js research/late-blocks.ts [--first 15|16] [--head b16|all] [--epochs N]
 //        [--lr X] [--sp X] [--seed N]   (docs/model-research.md §30)
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { BackbonePool } from '../src/ml/backbone/session.ts';
 import { embedItems } from '../src/ml/embed/embedder.ts';
 import { computeMetrics } from '../src/ml/evaluate/metrics.ts';
@@ -27,6 +26,7 @@ import {
   gatherPairs,
   JointHead,
   JOINT_TRAINING,
+  leverArgs,
   type MapViews,
   PARAMS,
   pullTowards,
@@ -35,24 +35,21 @@ import {
   stepBlocks,
   viewPairs,
 } from './block-grad.ts';
+import { concatRows } from './lib.ts';
 import { shippedSpecies } from './shipped.ts';
 import { cvFolds, fitShippedHead } from './val-and-cv.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    head: { type: 'string', default: 'b16' },
-    epochs: { type: 'string', default: '10' },
-    lr: { type: 'string', default: '1e-4' },
-    sp: { type: 'string', default: '1e-3' },
-    seed: { type: 'string', default: '1' },
-    first: { type: 'string', default: '16' },
-  },
+const {
+  epochs: EPOCHS,
+  lr: LR,
+  sp: SP,
+  seed: SEED,
+  own: args,
+} = leverArgs(10, {
+  head: 'b16',
+  first: '16',
 });
 const HEAD = args.head === 'all' ? 'all' : 'b16';
-const EPOCHS = Number(args.epochs);
-const LR = Number(args.lr);
-const SP = Number(args.sp);
-const SEED = Number(args.seed);
 /** The first trained block: 16 alone, or 15 and 16. */
 const FIRST = args.first === '15' ? 15 : 16;
 
@@ -130,12 +127,7 @@ async function trainBlocks(idx: readonly number[]): Promise<Block[]> {
   return b;
 }
 
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  const r = new Float32Array(a.length + b.length);
-  r.set(a);
-  r.set(b, a.length);
-  return r;
-}
+const concat = (a: Float32Array, b: Float32Array) => concatRows([a, b]);
 
 // --- Scoring: the shipped head recipe on the fixed taps + the block's output ----------------------
 // Also the recipe on the block's 448 values alone: does the block itself get better?

@@ -65,14 +65,19 @@ export function sliceTaps(width: 100 | 140, rows: Float32Array[], taps: string[]
     const parts = taps.map((t) =>
       r.subarray(offsets.get(t)![0], offsets.get(t)![0] + offsets.get(t)![1]),
     );
-    const v = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    let q = 0;
-    for (const p of parts) {
-      v.set(p, q);
-      q += p.length;
-    }
-    return v;
+    return concatRows(parts);
   });
+}
+
+/** The arrays one after another in one new array. */
+export function concatRows(parts: readonly Float32Array[]): Float32Array {
+  const v = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let q = 0;
+  for (const p of parts) {
+    v.set(p, q);
+    q += p.length;
+  }
+  return v;
 }
 
 export function classWeights(y: Int32Array, k: number): Float64Array {

@@ -21,6 +21,7 @@ import type { Head } from '../src/ml/head/head.ts';
 import { trainSoftmax } from '../src/ml/train/softmax-regression.ts';
 import { fitStandardizer, pack, standardize } from '../src/ml/head/standardize.ts';
 import { trainSoftmaxGemm } from '../src/ml/train/softmax-gemm.ts';
+import { concatRows } from './lib.ts';
 
 export const POOL_BASES = ['b12_expand', 'b13_expand', 'b16_out'];
 export const POOL_KINDS = ['avg', 'max', 'gem2', 'gem3', 'gem4', 'q2'];
@@ -246,16 +247,7 @@ export async function loadTaps(
   const missing = want.filter((t) => !pieces.has(t));
   if (missing.length || !meta) throw new Error(`no research cache holds ${missing.join(', ')}`);
   const cat = (which: 'orig' | 'flip'): Float32Array[] =>
-    meta!.orig.map((_, i) => {
-      const blocks = want.map((t) => pieces.get(t)![which][i]);
-      const v = new Float32Array(blocks.reduce((a, b) => a + b.length, 0));
-      let o = 0;
-      for (const b of blocks) {
-        v.set(b, o);
-        o += b.length;
-      }
-      return v;
-    });
+    meta!.orig.map((_, i) => concatRows(want.map((t) => pieces.get(t)![which][i]!)));
   return { ...meta, layout: want, orig: cat('orig'), flip: cat('flip') };
 }
 
