@@ -14,7 +14,7 @@ import { type Embeddings, embedItems } from '../src/ml/embed/embedder.ts';
 import { computeMetrics } from '../src/ml/evaluate/metrics.ts';
 import { fitStandardizer, standardize } from '../src/ml/head/standardize.ts';
 import { shippedSpecies } from './shipped.ts';
-import { valAndCv } from './val-and-cv.ts';
+import { leverFigures, valAndCv } from './val-and-cv.ts';
 
 const shipped = await shippedSpecies();
 const { manifest, taps, spec, train, val, labels, yOf } = shipped;
@@ -95,11 +95,7 @@ function score(name: string, key: (i: number) => string) {
   console.log(
     JSON.stringify({
       classifier: name,
-      val_top1: +v.accuracy.toFixed(3),
-      val_macro_f1: +v.macro_f1.toFixed(3),
-      val_recall_acanthurus: +v.per_class['acanthurus-nigrofuscus']!.recall.toFixed(3),
-      cv_top1: +cv.accuracy.toFixed(3),
-      cv_macro_f1: +cv.macro_f1.toFixed(3),
+      ...leverFigures(v, cv),
     }),
   );
 }

@@ -30,7 +30,7 @@ import {
 } from './block-grad.ts';
 import { concatRows } from './lib.ts';
 import { shippedSpecies } from './shipped.ts';
-import { cvFolds, fitShippedHead } from './val-and-cv.ts';
+import { cvFolds, fitShippedHead, leverFigures } from './val-and-cv.ts';
 
 const { epochs: EPOCHS, lr: LR, sp: SP, seed: SEED } = leverArgs(5);
 
@@ -119,8 +119,6 @@ async function gridTaps(convs: readonly Pointwise[], set: Views): Promise<Float3
   return out;
 }
 
-const concat = (...parts: Float32Array[]) => concatRows(parts);
-
 // --- Training the two convs on the training items `idx` (originals and mirrors) ------------------
 async function trainConvs(idx: readonly number[]): Promise<Pointwise[]> {
   const c0 = TRAINED.map(convertedExpandConv);
@@ -136,7 +134,7 @@ async function trainConvs(idx: readonly number[]): Promise<Pointwise[]> {
   // hands back their gradient. Standardised once, on the converted convs' outputs.
   const start = await Promise.all(trainViews.map((v) => gridTaps(c0, v)));
   const row = (s: number, i: number, g12: Float32Array, g13: Float32Array) =>
-    concat(trainViews[s]!.b16[i]!, g12, g13);
+    concatRows([trainViews[s]!.b16[i]!, g12, g13]);
   const st = fitStandardizer(
     pairs.map(([s, i]) => row(s, i, start[s]![0]![i]!, start[s]![1]![i]!)),
   );
@@ -178,7 +176,7 @@ async function trainConvs(idx: readonly number[]): Promise<Pointwise[]> {
 async function headOnConvs(c: readonly Pointwise[], idx: readonly number[]) {
   const outs = await Promise.all(trainViews.map((v) => gridTaps(c, v)));
   const rowOf = (s: number, i: number) =>
-    concat(outs[s]![0]![i]!, outs[s]![1]![i]!, trainViews[s]!.b16[i]!);
+    concatRows([outs[s]![0]![i]!, outs[s]![1]![i]!, trainViews[s]!.b16[i]!]);
   const rows = [0, 1].flatMap((s) => idx.map((i) => rowOf(s, i)));
   const y = Int32Array.from([...idx, ...idx], (i) => yTr[i]!);
   return { predict: await fitShippedHead(shipped, rows, y), trainRow: (i: number) => rowOf(0, i) };
@@ -206,7 +204,7 @@ const { predict } = await headOnConvs(full, all);
 const valOut = await gridTaps(full, valViews);
 const v = computeMetrics(
   yOf(val.items),
-  val.items.map((_, i) => predict(concat(valOut[0]![i]!, valOut[1]![i]!, valViews.b16[i]!))),
+  val.items.map((_, i) => predict(concatRows([valOut[0]![i]!, valOut[1]![i]!, valViews.b16[i]!]))),
   labels,
 );
 const fold = cvFolds(train.items);
@@ -233,11 +231,7 @@ console.log(
     sp: SP,
     seed: SEED,
     train_seconds: +trainSeconds.toFixed(0),
-    val_top1: +v.accuracy.toFixed(3),
-    val_macro_f1: +v.macro_f1.toFixed(3),
+    ...leverFigures(v, cv),
     val_ece: +v.ece.toFixed(3),
-    val_recall_acanthurus: +v.per_class['acanthurus-nigrofuscus']!.recall.toFixed(3),
-    cv_top1: +cv.accuracy.toFixed(3),
-    cv_macro_f1: +cv.macro_f1.toFixed(3),
   }),
 );

@@ -35,6 +35,7 @@ import {
   viewPairs,
 } from './block-grad.ts';
 import { fitHealthHead, HEALTH_ROOT, healthFolds, scoreHealth } from './health-lib.ts';
+import { concatRows } from './lib.ts';
 
 const { epochs: EPOCHS, lr: LR, sp: SP, seed: SEED, own } = leverArgs(5, { l2: '0.003' });
 const L2 = Number(own.l2);
@@ -100,12 +101,9 @@ async function rowsOf(t: Trained, views: MapViews): Promise<Float32Array[]> {
   for (let i = 0; i < n; i += 64) {
     const idx = [...Array(Math.min(64, n - i)).keys()].map((j) => i + j);
     const { own } = await forward(t, gatherMaps(views, idx), idx.length);
-    idx.forEach((v, j) => {
-      const r = new Float32Array(FIXED + OWN);
-      r.set(views.fixed[v]!);
-      r.set(own.subarray(j * OWN, (j + 1) * OWN), FIXED);
-      out.push(r);
-    });
+    idx.forEach((v, j) =>
+      out.push(concatRows([views.fixed[v]!, own.subarray(j * OWN, (j + 1) * OWN)])),
+    );
   }
   return out;
 }
@@ -132,9 +130,7 @@ async function trainOn(idx: readonly number[]): Promise<Trained> {
     const dOwn = new Float32Array(n * OWN);
     let loss = 0;
     batch.forEach(([s, i], j) => {
-      const row = new Float32Array(FIXED + OWN);
-      row.set(trainViews[s]!.fixed[i]!);
-      row.set(own.subarray(j * OWN, (j + 1) * OWN), FIXED);
+      const row = concatRows([trainViews[s]!.fixed[i]!, own.subarray(j * OWN, (j + 1) * OWN)]);
       loss += head.step(row, yTr[i]!, cw[yTr[i]!]! / n, dOwn, j * OWN, OWN);
     });
     // Split dOwn into the three taps' gradients.

@@ -37,7 +37,7 @@ import {
 } from './block-grad.ts';
 import { concatRows } from './lib.ts';
 import { shippedSpecies } from './shipped.ts';
-import { cvFolds, fitShippedHead } from './val-and-cv.ts';
+import { cvFolds, fitShippedHead, leverFigures } from './val-and-cv.ts';
 
 const {
   epochs: EPOCHS,
@@ -103,7 +103,7 @@ async function trainBlocks(idx: readonly number[]): Promise<Block[]> {
   // The head's inputs are standardised once, on the converted block's outputs.
   const start = await Promise.all(trainViews.map((v) => blockOutputs(b0, v)));
   const headRows = (out: Float32Array, s: number, i: number): Float32Array =>
-    HEAD === 'b16' ? out : concat(trainViews[s]!.fixed[i]!, out);
+    HEAD === 'b16' ? out : concatRows([trainViews[s]!.fixed[i]!, out]);
   const st = fitStandardizer(views.map(([s, i]) => headRows(start[s]![i]!, s, i)));
   const head = new JointHead(k, st);
   const opt = new Adam();
@@ -127,14 +127,12 @@ async function trainBlocks(idx: readonly number[]): Promise<Block[]> {
   return b;
 }
 
-const concat = (a: Float32Array, b: Float32Array) => concatRows([a, b]);
-
 // --- Scoring: the shipped head recipe on the fixed taps + the block's output ----------------------
 // Also the recipe on the block's 448 values alone: does the block itself get better?
 async function headOnBlocks(b: readonly Block[], idx: readonly number[]) {
   const outs = await Promise.all(trainViews.map((v) => blockOutputs(b, v)));
   const rows = [0, 1].flatMap((s) =>
-    idx.map((i) => concat(trainViews[s]!.fixed[i]!, outs[s]![i]!)),
+    idx.map((i) => concatRows([trainViews[s]!.fixed[i]!, outs[s]![i]!])),
   );
   const y = Int32Array.from([...idx, ...idx], (i) => yTr[i]!);
   const alone = [0, 1].flatMap((s) => idx.map((i) => outs[s]![i]!));
@@ -169,7 +167,7 @@ const { predict, predictAlone } = await headOnBlocks(full, all);
 const valOut = await blockOutputs(full, valViews);
 const v = computeMetrics(
   yOf(val.items),
-  val.items.map((_, i) => predict(concat(valViews.fixed[i]!, valOut[i]!))),
+  val.items.map((_, i) => predict(concatRows([valViews.fixed[i]!, valOut[i]!]))),
   labels,
 );
 const vAlone = computeMetrics(yOf(val.items), valOut.map(predictAlone), labels);
@@ -186,7 +184,7 @@ for (let k = 0; k < 5; k++) {
   for (const i of all)
     if (fold[i] === k) {
       truth.push(yTr[i]!);
-      probs.push(p(concat(trainViews[0]!.fixed[i]!, trainOut[i]!)));
+      probs.push(p(concatRows([trainViews[0]!.fixed[i]!, trainOut[i]!])));
       probsAlone.push(pa(trainOut[i]!));
     }
 }
@@ -201,12 +199,8 @@ console.log(
     sp: SP,
     seed: SEED,
     train_seconds: +trainSeconds.toFixed(0),
-    val_top1: +v.accuracy.toFixed(3),
-    val_macro_f1: +v.macro_f1.toFixed(3),
+    ...leverFigures(v, cv),
     val_ece: +v.ece.toFixed(3),
-    val_recall_acanthurus: +v.per_class['acanthurus-nigrofuscus']!.recall.toFixed(3),
-    cv_top1: +cv.accuracy.toFixed(3),
-    cv_macro_f1: +cv.macro_f1.toFixed(3),
     b16_alone_val_top1: +vAlone.accuracy.toFixed(3),
     b16_alone_val_macro_f1: +vAlone.macro_f1.toFixed(3),
     b16_alone_cv_top1: +cvAlone.accuracy.toFixed(3),

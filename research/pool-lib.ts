@@ -482,14 +482,5 @@ export async function loadNonfishTaps(id: string, taps: string[]): Promise<Float
   const missing = want.filter((t) => !pieces.has(t));
   if (missing.length) throw new Error(`no non-fish research cache holds ${missing.join(', ')}`);
   const n = pieces.get(want[0])!.length;
-  return Array.from({ length: n }, (_, i) => {
-    const blocks = want.map((t) => pieces.get(t)![i]);
-    const v = new Float32Array(blocks.reduce((a, b) => a + b.length, 0));
-    let o = 0;
-    for (const b of blocks) {
-      v.set(b, o);
-      o += b.length;
-    }
-    return v;
-  });
+  return Array.from({ length: n }, (_, i) => concatRows(want.map((t) => pieces.get(t)![i]!)));
 }

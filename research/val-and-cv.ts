@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { BackboneSession } from '../src/ml/backbone/session.ts';
 import { groupOf, type ImageItem } from '../src/ml/data/dataset.ts';
 import { concatTaps, embedItems } from '../src/ml/embed/embedder.ts';
-import { computeMetrics } from '../src/ml/evaluate/metrics.ts';
+import { computeMetrics, type Metrics } from '../src/ml/evaluate/metrics.ts';
 import { headLogits, softmax } from '../src/ml/head/head.ts';
 import { fitStandardizer, pack, standardize } from '../src/ml/head/standardize.ts';
 import { classWeights } from '../src/ml/train/fit-heads.ts';
@@ -97,7 +97,11 @@ export async function valAndCv(s: Shipped, f: LeverFeatures | readonly LeverFeat
         probs.push(predict((m) => m.trainOriginal[i]!));
       }
   }
-  const cv = computeMetrics(truth, probs, labels);
+  return leverFigures(v, computeMetrics(truth, probs, labels));
+}
+
+/** What every species lever script reports: val and grouped-CV top-1 and macro-F1, the weak class's val recall. */
+export function leverFigures(v: Metrics, cv: Metrics) {
   return {
     val_top1: +v.accuracy.toFixed(3),
     val_macro_f1: +v.macro_f1.toFixed(3),
